@@ -1,0 +1,54 @@
+# leadrouter — every command a developer or CI needs. `make help` lists them.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/router:$(CURDIR)/services/sla-monitor
+
+.PHONY: help install run run-broker run-intake run-router run-sla-monitor test test-unit lint bench clean
+
+help:
+	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
+	@echo "make run-broker     the embedded Kafka-compatible broker on 127.0.0.1:9092"
+	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"
+	@echo "make test           the whole suite (set TEST_DATABASE_URL to include PostgreSQL)"
+	@echo "make lint           ruff"
+	@echo "make bench          benchmarks (reported, not asserted)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m devstack run
+
+run-broker: $(STAMP)
+	$(PY) -m devstack broker
+
+run-intake: $(STAMP)
+	$(PY) -m devstack service intake
+
+run-router: $(STAMP)
+	$(PY) -m devstack service router
+
+run-sla-monitor: $(STAMP)
+	$(PY) -m devstack service sla-monitor
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit tests/contract
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf var .pytest_cache .hypothesis

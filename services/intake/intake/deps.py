@@ -1,0 +1,65 @@
+"""FastAPI dependencies: settings, sessions, the caller's API key, the clock."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.settings import IntakeSettings
+from shared.clock import Clock, SystemClock
+
+
+def get_settings(request: Request) -> IntakeSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_clock(request: Request) -> Clock:
+    return getattr(request.app.state, "clock", None) or SystemClock()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        yield session
+
+
+SettingsDep = Annotated[IntakeSettings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def _client_for_key(settings: IntakeSettings, given: str) -> str | None:
+    """The client name of ``given``; every configured key is compared, in constant time."""
+    match = None
+    for key, name in settings.api_keys.items():
+        if hmac.compare_digest(key.encode(), given.encode()):
+            match = name
+    return match
+
+
+def require_api_key(settings: SettingsDep,
+                    x_api_key: Annotated[str | None, Header(description="An intake API key.")] = None) -> str:
+    client = _client_for_key(settings, x_api_key or "")
+    if client is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="A valid X-API-Key header is required.")
+    return client
+
+
+def require_reader(settings: SettingsDep, request: Request,
+                   x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """Reading a lead needs an intake API key or the admin bearer token."""
+    if x_api_key and _client_for_key(settings, x_api_key) is not None:
+        return "api-key"
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    admin = settings.admin_token.get_secret_value().encode() if settings.admin_token else b""
+    if scheme.lower() == "bearer" and admin and hmac.compare_digest(token.strip().encode(), admin):
+        return "admin"
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                        detail="Reading leads needs an X-API-Key header or 'Authorization: Bearer <ADMIN_TOKEN>'.")
+
+
+ApiClient = Annotated[str, Depends(require_api_key)]
+Reader = Annotated[str, Depends(require_reader)]

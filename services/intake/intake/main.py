@@ -1,0 +1,71 @@
+"""The intake FastAPI application. ``create_app(settings)`` wires everything; nothing happens at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+
+from intake import tables
+from intake.activities import ActivitySubmission
+from intake.normalize import LeadSubmission
+from intake.routes import activities, leads
+from intake.settings import IntakeSettings
+from shared import db
+from shared.http import BodySizeLimit, check, install_error_handlers, ops_router, publish_schemas
+from shared.kafka import EventPublisher, ensure_topics
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay
+from shared.topics import ALL_TOPICS
+
+log = get_logger(__name__)
+
+
+def create_app(settings: IntakeSettings) -> FastAPI:
+    engine = db.create_engine(settings.intake_database_url)
+    session_factory = db.create_session_factory(engine)
+    publisher = EventPublisher(settings)
+    relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
+                        poll_interval=settings.outbox_poll_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The broker may be away at start: intake still accepts leads and the relay publishes them later.
+        topics_ready = asyncio.create_task(ensure_topics(settings, ALL_TOPICS, timeout=3600))
+        relay_task = asyncio.create_task(relay.run())
+        log.info("intake.started", port=settings.intake_port)
+        try:
+            yield
+        finally:
+            await relay.stop()
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait_for(relay_task, timeout=10)
+            topics_ready.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await topics_ready
+            await publisher.stop()
+            await engine.dispose()
+            log.info("intake.stopped")
+
+    async def readiness() -> dict[str, str]:
+        results: dict[str, str] = {}
+        await check("database", lambda: db.ping(engine), results)
+        await check("broker", publisher.ping, results)
+        return results
+
+    app = FastAPI(title="leadrouter intake", version="1.0.0", lifespan=lifespan,
+                  description="Accepts leads (web forms, badge scanners) and CRM activities.")
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.relay = relay
+    install_error_handlers(app)
+    app.include_router(ops_router(readiness))
+    app.include_router(leads.router)
+    app.include_router(activities.router)
+    publish_schemas(app, LeadSubmission, ActivitySubmission)
+    batch_limit, body_limit = settings.intake_max_batch_bytes, settings.intake_max_body_bytes
+    app.add_middleware(BodySizeLimit,  # type: ignore[arg-type]
+                       limit_for=lambda path: batch_limit if path.endswith("/batch") else body_limit)
+    return app

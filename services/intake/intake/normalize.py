@@ -1,0 +1,138 @@
+"""What a lead submission may contain, and how each field is cleaned (trimmed, lower-cased, ISO, E.164)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+
+from shared.events import LeadFields
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = " ".join(value.split())  # trim and fold inner runs of white space
+        return value or None
+    return value
+
+
+def _slug(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if isinstance(value, str):
+        return re.sub(r"[\s\-]+", "_", value.lower())
+    return value
+
+
+Text = Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=255)]
+Slug = Annotated[str | None, BeforeValidator(_slug), Field(default=None, max_length=64, pattern=r"^[a-z0-9_.]+$")]
+
+_COUNTRY_ALIASES = {"uk": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US", "america": "US",
+                    "great britain": "GB", "england": "GB", "russia": "RU", "south korea": "KR",
+                    "korea": "KR", "vietnam": "VN", "iran": "IR", "syria": "SY", "taiwan": "TW",
+                    "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "czechia": "CZ",
+                    "czech republic": "CZ", "holland": "NL", "the netherlands": "NL", "uae": "AE"}
+
+
+def country_code(value: str) -> str:
+    """ISO 3166 alpha-2 for an alpha-2/alpha-3 code or an English country name; ValueError otherwise."""
+    cleaned = value.strip()
+    alias = _COUNTRY_ALIASES.get(cleaned.lower())
+    if alias:
+        return alias
+    if len(cleaned) == 2 and pycountry.countries.get(alpha_2=cleaned.upper()):
+        return cleaned.upper()
+    if len(cleaned) == 3 and (found := pycountry.countries.get(alpha_3=cleaned.upper())):
+        return str(found.alpha_2)
+    try:
+        return str(pycountry.countries.lookup(cleaned).alpha_2)
+    except LookupError:
+        raise ValueError(f"'{cleaned}' is not an ISO 3166 country code or an English country name.") from None
+
+
+def normalize_phone(raw: str, country: str | None) -> str:
+    """E.164 when the number parses and is possible (using the lead's country for local numbers), else as given."""
+    try:
+        parsed = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class LeadSubmission(BaseModel):
+    """A lead as posted by a form, a badge scanner or a list upload."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=320)]
+    phone: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_blank_to_none),
+                     Field(default=None, validate_default=True)]
+    first_name: Text
+    last_name: Text
+    company: Text
+    title: Text
+    country: Text
+    region: Text
+    postal_code: Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=32)]
+    industry: Slug
+    employees: Annotated[int | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0, le=10_000_000)]
+    source: Annotated[str, BeforeValidator(_slug), Field(max_length=64, pattern=r"^[a-z0-9_.]+$")]
+    intent: Slug
+    campaign: Text
+    event: Text
+    captured_at: Annotated[datetime | None, BeforeValidator(_blank_to_none)] = None
+    notes: Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=5_000)]
+    external_id: Text
+    utm_source: Text
+    utm_medium: Text
+    utm_campaign: Text
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            raise ValueError(f"'{value}' is not a valid email address: {exc}") from None
+
+    @field_validator("phone")
+    @classmethod
+    def _email_or_phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and "email" in info.data and info.data["email"] is None:
+            raise ValueError("A lead needs an email or a phone number; both are empty.")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _iso_country(cls, value: str | None) -> str | None:
+        return None if value is None else country_code(value)
+
+    @field_validator("region")
+    @classmethod
+    def _upper_region(cls, value: str | None) -> str | None:
+        # Regions are mostly codes (CA, WA, BY); keep names readable but compare codes case-insensitively.
+        return value.upper() if value is not None and len(value) <= 3 else value
+
+    @field_validator("captured_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("Give captured_at with a UTC offset, e.g. 2026-11-25T09:30:00+01:00.")
+        return value
+
+    @model_validator(mode="after")
+    def _phone_in_e164(self) -> LeadSubmission:
+        if self.phone is not None:
+            self.phone = normalize_phone(self.phone, self.country)
+        return self
+
+    def to_fields(self) -> LeadFields:
+        return LeadFields.model_validate(self.model_dump())

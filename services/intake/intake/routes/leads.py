@@ -1,0 +1,141 @@
+"""``/v1/leads``: single leads (JSON or HTML form), batches (JSON or CSV), and reading a lead back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from intake import idempotency
+from intake.bodies import BadBody, batch_rows, lead_payload
+from intake.deps import ApiClient, ClockDep, Reader, SessionDep, SettingsDep
+from intake.leads import accept_lead, get_lead
+from intake.metrics import LEADS_ACCEPTED, LEADS_REJECTED
+from intake.normalize import LeadSubmission
+from shared.http import field_errors, unprocessable
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+_LEAD_SCHEMA = {"$ref": "#/components/schemas/LeadSubmission"}
+_LEAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": _LEAD_SCHEMA},
+    "application/x-www-form-urlencoded": {"schema": _LEAD_SCHEMA},
+}}}
+_BATCH_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["leads"], "properties": {
+        "leads": {"type": "array", "items": _LEAD_SCHEMA}}}},
+    "text/csv": {"schema": {"type": "string", "description": "A header row of lead field names, then one lead per row."}},
+}}}
+
+
+class LeadAnswer(BaseModel):
+    lead_id: str
+    status: str
+    duplicate_of: str | None
+
+
+class BatchAnswer(BaseModel):
+    accepted: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+
+
+def _bad_body(exc: BadBody) -> JSONResponse:
+    return JSONResponse(status_code=exc.status_code,
+                        content={"detail": str(exc), "errors": [{"field": "body", "message": str(exc)}]})
+
+
+@router.post("", status_code=202, response_model=LeadAnswer, openapi_extra=_LEAD_BODY,
+             responses={401: {}, 409: {}, 413: {}, 415: {}, 422: {}})
+async def post_lead(request: Request, client: ApiClient, session: SessionDep, settings: SettingsDep,
+                    clock: ClockDep,
+                    idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
+    """Accept one lead from a website form (JSON or a plain HTML form post) or a badge scanner."""
+    body = await request.body()
+    try:
+        submission = LeadSubmission.model_validate(lead_payload(request.headers.get("content-type"), body))
+    except BadBody as exc:
+        return _bad_body(exc)
+    except ValidationError as exc:
+        LEADS_REJECTED.inc()
+        return unprocessable(field_errors(exc))
+    fingerprint = idempotency.request_fingerprint(request.headers.get("content-type", ""), body)
+    now = clock.now()
+    try:
+        async with session.begin():
+            if idempotency_key:
+                stored = await idempotency.stored_answer(session, client=client, key=idempotency_key,
+                                                         fingerprint=fingerprint)
+                if stored is not None:
+                    return JSONResponse(stored.body, status_code=stored.status_code)
+            accepted = await accept_lead(session, submission.to_fields(), submitted_by=client, now=now,
+                                         duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+            if idempotency_key:
+                await idempotency.remember_answer(
+                    session, client=client, key=idempotency_key, fingerprint=fingerprint, now=now,
+                    answer=idempotency.StoredAnswer(202, accepted.answer()))
+    except idempotency.IdempotencyConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key won the race; answer what it stored.
+        async with request.app.state.session_factory() as retry:
+            stored = await idempotency.stored_answer(retry, client=client, key=idempotency_key,
+                                                     fingerprint=fingerprint)
+        if stored is None:
+            raise
+        return JSONResponse(stored.body, status_code=stored.status_code)
+    request.app.state.relay.notify()
+    LEADS_ACCEPTED.labels(source=submission.source).inc()
+    return JSONResponse(accepted.answer(), status_code=202)
+
+
+@router.post("/batch", response_model=BatchAnswer, openapi_extra=_BATCH_BODY,
+             responses={401: {}, 413: {}, 415: {}, 422: {}})
+async def post_batch(request: Request, client: ApiClient, session: SessionDep, settings: SettingsDep,
+                     clock: ClockDep) -> Any:
+    """Accept a badge-scanner or list upload; each row is accepted or rejected whole."""
+    try:
+        rows = batch_rows(request.headers.get("content-type"), await request.body())
+    except BadBody as exc:
+        return _bad_body(exc)
+    if len(rows) > settings.intake_max_batch_rows:
+        raise HTTPException(413, detail=f"A batch holds at most {settings.intake_max_batch_rows} rows; "
+                                        f"this one has {len(rows)}. Split it.")
+    valid: list[tuple[int, LeadSubmission]] = []
+    rejected: list[dict[str, Any]] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            if not isinstance(row, dict):
+                raise ValueError
+            valid.append((number, LeadSubmission.model_validate(row)))
+        except ValidationError as exc:
+            rejected.append({"row": number, "errors": field_errors(exc)})
+        except ValueError:
+            rejected.append({"row": number, "errors": [{"field": "row", "message": "A row must be an object."}]})
+    accepted = []
+    now = clock.now()
+    async with session.begin():
+        for number, submission in valid:
+            result = await accept_lead(session, submission.to_fields(), submitted_by=client, now=now,
+                                       duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+            accepted.append({"row": number, "lead_id": result.lead_id, "duplicate_of": result.duplicate_of})
+    if accepted:
+        request.app.state.relay.notify()
+    for _, submission in valid:
+        LEADS_ACCEPTED.labels(source=submission.source).inc()
+    LEADS_REJECTED.inc(len(rejected))
+    return {"accepted": accepted, "rejected": rejected}
+
+
+@router.get("/{lead_id}", responses={401: {}, 404: {}})
+async def read_lead(lead_id: str, _reader: Reader, session: SessionDep) -> dict[str, Any]:
+    """The lead as accepted (normalized), with ``received_at``."""
+    lead = await get_lead(session, lead_id)
+    if lead is None:
+        raise HTTPException(404, detail=f"No lead with id {lead_id!r} was received.")
+    return lead

@@ -1,0 +1,47 @@
+"""The intake database: leads, activities, idempotency keys and the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table
+
+from shared.db import UTCDateTime
+from shared.outbox import outbox_table
+
+metadata = MetaData()
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("lead_id", String(36), primary_key=True),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(64), nullable=True),
+    Column("source", String(64), nullable=False),
+    Column("submitted_by", String(64), nullable=False),
+    Column("data", JSON(), nullable=False),
+    Column("duplicate_of", String(36), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_leads_email_received_at", "email", "received_at"),
+    Index("ix_leads_phone_received_at", "phone", "received_at"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("activity_id", String(255), primary_key=True),
+    Column("lead_id", String(36), nullable=False, index=True),
+    Column("data", JSON(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer(), nullable=False),
+    Column("response", JSON(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+outbox = outbox_table(metadata)

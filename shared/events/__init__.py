@@ -1,0 +1,57 @@
+"""Every event's contract, defined once. ``parse_data`` turns an envelope into its typed data."""
+
+from __future__ import annotations
+
+from shared.events.activities import TOUCH_TYPES, ActivityRecorded
+from shared.events.envelope import CloudEvent, EventData
+from shared.events.leads import LeadAssigned, LeadFields, LeadReceived, LeadSummary, Urgency
+from shared.events.sla import (
+    LeadRecycled,
+    ReassignmentRequested,
+    SlaAlertData,
+    SlaBreached,
+    SlaMet,
+    SlaWarning,
+    SubscriptionDisabled,
+)
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (LeadReceived, LeadAssigned, ActivityRecorded, SlaWarning, SlaBreached, SlaMet,
+                  ReassignmentRequested, LeadRecycled, SubscriptionDisabled)
+}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def parse_data(event: CloudEvent) -> EventData:
+    """Validate an envelope's ``data`` against the model registered for its ``type``."""
+    model = EVENT_TYPES.get(event.type)
+    if model is None:
+        raise UnknownEventType(f"No model is registered for event type {event.type!r}.")
+    return model.model_validate(event.data)
+
+
+__all__ = [
+    "TOUCH_TYPES",
+    "ActivityRecorded",
+    "CloudEvent",
+    "EVENT_TYPES",
+    "EventData",
+    "LeadAssigned",
+    "LeadFields",
+    "LeadReceived",
+    "LeadRecycled",
+    "ReassignmentRequested",
+    "LeadSummary",
+    "SlaAlertData",
+    "SlaBreached",
+    "SlaMet",
+    "SlaWarning",
+    "SubscriptionDisabled",
+    "UnknownEventType",
+    "Urgency",
+    "parse_data",
+]

@@ -1,0 +1,152 @@
+"""HTTP pieces every service uses: ops endpoints, admin auth, body size limit, readable 422s."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
+
+
+def ops_router(readiness: ReadinessCheck) -> APIRouter:
+    """``/healthz`` (the process answers), ``/readyz`` (DB and broker reachable), ``/metrics``."""
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks = await readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def check(name: str, probe: Callable[[], Awaitable[Any]], results: dict[str, str]) -> None:
+    """Run one readiness probe and record ``ok`` or the error's class name."""
+    try:
+        await probe()
+        results[name] = "ok"
+    except Exception as exc:
+        results[name] = f"unavailable ({type(exc).__name__})"
+
+
+def bearer_token_dependency(token: SecretStr) -> Callable[[Request], None]:
+    """A dependency that requires ``Authorization: Bearer <token>``, compared in constant time."""
+    expected = token.get_secret_value().encode()
+
+    def require_admin(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                                detail="This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'.",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return require_admin
+
+
+def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: tuple[str, ...] = ("body",)) -> list[dict[str, str]]:
+    """Turn pydantic errors into ``[{"field": "email", "message": "..."}]``."""
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if str(p) not in drop_prefix]
+        msg = str(err.get("msg", "is invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        out.append({"field": ".".join(loc) or "body", "message": msg})
+    return out
+
+
+def unprocessable(errors: list[dict[str, str]]) -> JSONResponse:
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return JSONResponse(status_code=422, content={
+        "detail": f"The request has {len(errors)} problem(s) in: {fields}.", "errors": errors})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return unprocessable(field_errors(exc))
+
+
+class BodySizeLimit:
+    """Answer 413 as soon as a request body grows past the limit for its path (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._too_large(send, limit)
+
+    @staticmethod
+    async def _too_large(send: Send, limit: int) -> None:
+        response = JSONResponse(status_code=413, content={
+            "detail": f"The request body is larger than the limit of {limit} bytes."})
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def publish_schemas(app: FastAPI, *models: type[Any]) -> None:
+    """Add models that routes parse by hand (several content types) to the OpenAPI components."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(model_schema.pop("$defs", {}))
+                components[model.__name__] = model_schema
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

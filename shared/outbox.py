@@ -1,0 +1,143 @@
+"""The transactional outbox: an event is stored with the change that caused it and published afterwards.
+
+A service writes its rows and ``add_to_outbox`` in one transaction. ``OutboxRelay`` then publishes pending
+rows in id order and marks them published. If the broker is away the rows wait; if the relay dies between
+publishing and marking, the event is published again and consumers drop it by its id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import UTCDateTime
+from shared.events import EVENT_TYPES, CloudEvent
+from shared.kafka import EventPublisher
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False),
+        Column("topic", String(255), nullable=False),
+        Column("key", String(255), nullable=False),
+        Column("payload", Text(), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("published_at", UTCDateTime(), nullable=True),
+        Index("ix_outbox_published_at_id", "published_at", "id"),
+    )
+
+
+async def add_to_outbox(session: AsyncSession, table: Table, event: CloudEvent, *, topic: str | None = None) -> None:
+    """Queue ``event`` for publishing; it is published only if the surrounding transaction commits."""
+    model = EVENT_TYPES.get(event.type)
+    if topic is None:
+        if model is None:
+            raise ValueError(f"Event type {event.type!r} has no topic; pass one.")
+        topic = model.topic
+    await session.execute(insert(table).values(
+        event_id=event.id, topic=topic, key=event.subject, payload=event.to_json(),
+        created_at=datetime.now(UTC),
+    ))
+
+
+async def pending_count(session: AsyncSession, table: Table) -> int:
+    result = await session.execute(select(func.count()).select_from(table).where(table.c.published_at.is_(None)))
+    return int(result.scalar_one())
+
+
+class OutboxRelay:
+    """Publish the outbox to Kafka: woken by ``notify()`` after a commit, or every ``poll_interval`` seconds."""
+
+    def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], table: Table,
+                 publisher: EventPublisher, poll_interval: float = 0.5, batch_size: int = 200,
+                 retention: timedelta = timedelta(days=7)) -> None:
+        self._session_factory = session_factory
+        self._table = table
+        self._publisher = publisher
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._retention = retention
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.published_total = 0
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        last_cleanup = datetime.min.replace(tzinfo=UTC)
+        while not self._stopping.is_set():
+            try:
+                if not self._publisher.started:
+                    await self._publisher.start()
+                published = await self.publish_pending()
+                failures = 0
+                if datetime.now(UTC) - last_cleanup > timedelta(hours=1):
+                    await self._delete_old()
+                    last_cleanup = datetime.now(UTC)
+                if published:
+                    continue
+                delay = self._poll_interval
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = min(10.0, 0.25 * 2 ** failures)
+                log.warning("outbox.publish_failed", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending events in order; return how many were published."""
+        table = self._table
+        async with self._session_factory.begin() as session:
+            rows = (await session.execute(
+                select(table.c.id, table.c.topic, table.c.key, table.c.payload)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.id)
+                .limit(self._batch_size)
+                .with_for_update(skip_locked=True)  # several instances never publish the same row at once
+            )).all()
+            if not rows:
+                return 0
+            await self._publisher.send_batch([(r.topic, r.key, r.payload.encode()) for r in rows])
+            await session.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
+                                  .values(published_at=datetime.now(UTC)))
+        self.published_total += len(rows)
+        return len(rows)
+
+    async def _delete_old(self) -> None:
+        cutoff = datetime.now(UTC) - self._retention
+        async with self._session_factory.begin() as session:
+            await session.execute(delete(self._table).where(self._table.c.published_at < cutoff))
