@@ -15,7 +15,8 @@ def run_migrations(target_metadata: MetaData) -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("No database URL was given to alembic; run migrations through `python -m <service> migrate`.")
+        raise RuntimeError(
+            "No database URL was given to alembic; run migrations through `python -m <service> migrate`.")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
         with context.begin_transaction():

@@ -62,7 +62,8 @@ def bearer_token_dependency(token: SecretStr) -> Callable[[Request], None]:
     return require_admin
 
 
-def field_errors(exc: ValidationError | RequestValidationError, *, drop_prefix: tuple[str, ...] = ("body",)) -> list[dict[str, str]]:
+def field_errors(exc: ValidationError | RequestValidationError, *,
+                 drop_prefix: tuple[str, ...] = ("body",)) -> list[dict[str, str]]:
     """Turn pydantic errors into ``[{"field": "email", "message": "..."}]``."""
     out = []
     for err in exc.errors():

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared.events import LeadFields
 
@@ -28,8 +37,16 @@ def _slug(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=255)]
-Slug = Annotated[str | None, BeforeValidator(_slug), Field(default=None, max_length=64, pattern=r"^[a-z0-9_.]+$")]
+SLUG_PATTERN = r"^[a-z0-9_.]+$"
+
+
+def _optional(inner: Any, clean: Any = _blank_to_none) -> Any:
+    """An optional field: blank input becomes None; constraints apply to real values only."""
+    return Annotated[inner | None, BeforeValidator(clean), Field(default=None)]
+
+
+Text = _optional(Annotated[str, StringConstraints(max_length=255)])
+Slug = _optional(Annotated[str, StringConstraints(max_length=64, pattern=SLUG_PATTERN)], _slug)
 
 _COUNTRY_ALIASES = {"uk": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US", "america": "US",
                     "great britain": "GB", "england": "GB", "russia": "RU", "south korea": "KR",
@@ -70,7 +87,7 @@ class LeadSubmission(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=320)]
+    email: _optional(Annotated[str, StringConstraints(max_length=320)])
     phone: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_blank_to_none),
                      Field(default=None, validate_default=True)]
     first_name: Text
@@ -79,15 +96,15 @@ class LeadSubmission(BaseModel):
     title: Text
     country: Text
     region: Text
-    postal_code: Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=32)]
+    postal_code: _optional(Annotated[str, StringConstraints(max_length=32)])
     industry: Slug
-    employees: Annotated[int | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0, le=10_000_000)]
-    source: Annotated[str, BeforeValidator(_slug), Field(max_length=64, pattern=r"^[a-z0-9_.]+$")]
+    employees: _optional(Annotated[int, Field(ge=0, le=10_000_000)])
+    source: Annotated[str, BeforeValidator(_slug), StringConstraints(max_length=64, pattern=SLUG_PATTERN)]
     intent: Slug
     campaign: Text
     event: Text
     captured_at: Annotated[datetime | None, BeforeValidator(_blank_to_none)] = None
-    notes: Annotated[str | None, BeforeValidator(_blank_to_none), Field(default=None, max_length=5_000)]
+    notes: _optional(Annotated[str, StringConstraints(max_length=5_000)])
     external_id: Text
     utm_source: Text
     utm_medium: Text

@@ -28,7 +28,8 @@ _LEAD_BODY = {"requestBody": {"required": True, "content": {
 _BATCH_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["leads"], "properties": {
         "leads": {"type": "array", "items": _LEAD_SCHEMA}}}},
-    "text/csv": {"schema": {"type": "string", "description": "A header row of lead field names, then one lead per row."}},
+    "text/csv": {"schema": {"type": "string",
+                            "description": "A header row of lead field names, then one lead per row."}},
 }}}
 
 
