@@ -28,8 +28,16 @@ class Service:
     port: int
 
     @property
+    def env_prefix(self) -> str:
+        return self.name.upper().replace("-", "_")
+
+    @property
     def port_env(self) -> str:
-        return f"{self.name.upper().replace('-', '_')}_PORT"
+        return f"{self.env_prefix}_PORT"
+
+    @property
+    def database_env(self) -> str:
+        return f"{self.env_prefix}_DATABASE_URL"
 
 
 SERVICES = {

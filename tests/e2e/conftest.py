@@ -14,6 +14,7 @@ import pytest
 
 from devstack.broker import free_port, start_broker
 from devstack.stack import SERVICES, child_env, migrate, start_service, stop_all
+from tests.conftest import DatabaseFactory
 
 CREDENTIALS = {"INTAKE_API_KEYS": "e2e:e2e-key", "CRM_WEBHOOK_SECRET": "e2e-secret", "ADMIN_TOKEN": "e2e-admin"}
 HOT_IN_TWO_SECONDS = """policies:
@@ -47,7 +48,8 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
+    """Broker + intake + router + sla-monitor as processes, on SQLite and on PostgreSQL."""
     broker_port = free_port()
     broker = start_broker(broker_port)
     policies = tmp_path / "sla-policies.yaml"
@@ -60,9 +62,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "SLA_POLICIES_PATH": str(policies),
         "LOG_LEVEL": "INFO",
     })
-    env["INTAKE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"
-    env["ROUTER_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
-    env["SLA_MONITOR_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'sla-monitor.db'}"
+    for service in SERVICES.values():
+        env[service.database_env] = databases.new(service.name)
     processes: list[subprocess.Popen[bytes]] = []
     urls = {}
     try:

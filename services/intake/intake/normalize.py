@@ -40,13 +40,10 @@ def _slug(value: Any) -> Any:
 SLUG_PATTERN = r"^[a-z0-9_.]+$"
 
 
-def _optional(inner: Any, clean: Any = _blank_to_none) -> Any:
-    """An optional field: blank input becomes None; constraints apply to real values only."""
-    return Annotated[inner | None, BeforeValidator(clean), Field(default=None)]
-
-
-Text = _optional(Annotated[str, StringConstraints(max_length=255)])
-Slug = _optional(Annotated[str, StringConstraints(max_length=64, pattern=SLUG_PATTERN)], _slug)
+# Optional fields: blank input becomes None, and constraints apply to real values only.
+Blank = BeforeValidator(_blank_to_none)
+Text = Annotated[Annotated[str, StringConstraints(max_length=255)] | None, Blank]
+Slug = Annotated[Annotated[str, StringConstraints(max_length=64, pattern=SLUG_PATTERN)] | None, BeforeValidator(_slug)]
 
 _COUNTRY_ALIASES = {"uk": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US", "america": "US",
                     "great britain": "GB", "england": "GB", "russia": "RU", "south korea": "KR",
@@ -87,28 +84,28 @@ class LeadSubmission(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: _optional(Annotated[str, StringConstraints(max_length=320)])
-    phone: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_blank_to_none),
+    email: Annotated[Annotated[str, StringConstraints(max_length=320)] | None, Blank] = None
+    phone: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, Blank,
                      Field(default=None, validate_default=True)]
-    first_name: Text
-    last_name: Text
-    company: Text
-    title: Text
-    country: Text
-    region: Text
-    postal_code: _optional(Annotated[str, StringConstraints(max_length=32)])
-    industry: Slug
-    employees: _optional(Annotated[int, Field(ge=0, le=10_000_000)])
+    first_name: Text = None
+    last_name: Text = None
+    company: Text = None
+    title: Text = None
+    country: Text = None
+    region: Text = None
+    postal_code: Annotated[Annotated[str, StringConstraints(max_length=32)] | None, Blank] = None
+    industry: Slug = None
+    employees: Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, Blank] = None
     source: Annotated[str, BeforeValidator(_slug), StringConstraints(max_length=64, pattern=SLUG_PATTERN)]
-    intent: Slug
-    campaign: Text
-    event: Text
-    captured_at: Annotated[datetime | None, BeforeValidator(_blank_to_none)] = None
-    notes: _optional(Annotated[str, StringConstraints(max_length=5_000)])
-    external_id: Text
-    utm_source: Text
-    utm_medium: Text
-    utm_campaign: Text
+    intent: Slug = None
+    campaign: Text = None
+    event: Text = None
+    captured_at: Annotated[datetime | None, Blank] = None
+    notes: Annotated[Annotated[str, StringConstraints(max_length=5_000)] | None, Blank] = None
+    external_id: Text = None
+    utm_source: Text = None
+    utm_medium: Text = None
+    utm_campaign: Text = None
 
     @field_validator("email")
     @classmethod

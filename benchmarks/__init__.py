@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them and prints what they measured. Nothing here asserts a speed."""
