@@ -24,7 +24,7 @@ def ops_router(readiness: ReadinessCheck) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "The database or the broker is unreachable."}})
     async def readyz() -> JSONResponse:
         checks = await readiness()
         ready = all(v == "ok" for v in checks.values())

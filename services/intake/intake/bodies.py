@@ -67,11 +67,20 @@ def batch_rows(content_type: str | None, body: bytes) -> list[Any]:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BadBody("The CSV body is not UTF-8.") from None
-        reader = csv.DictReader(io.StringIO(text))
+        return _csv_rows(text)
+    raise BadBody("Send the batch as application/json or text/csv.", status_code=415)
+
+
+def _csv_rows(text: str) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         if not reader.fieldnames:
             raise BadBody("The CSV body needs a header row with the field names.")
         unknown = [name for name in reader.fieldnames if name.strip() not in LEAD_FIELDS]
         if unknown:
             raise BadBody(f"The CSV header has columns that are not lead fields: {', '.join(unknown)}.")
-        return [{k.strip(): v for k, v in row.items() if k is not None and v not in (None, "")} for row in reader]
-    raise BadBody("Send the batch as application/json or text/csv.", status_code=415)
+        # Cells beyond the header (key None) are ignored; missing or empty cells are left out.
+        return [{k.strip(): v for k, v in row.items() if k is not None and isinstance(v, str) and v}
+                for row in reader]
+    except csv.Error as exc:
+        raise BadBody(f"The CSV body cannot be read (line {reader.line_num}): {exc}.") from None
