@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import Table
@@ -203,7 +203,13 @@ class EventConsumer:
                 for tp, records in batches.items():
                     for record in records:
                         await self._process(record)
-                    await consumer.commit({tp: records[-1].offset + 1})
+                    try:
+                        await consumer.commit({tp: records[-1].offset + 1})
+                    except (CommitFailedError, IllegalStateError) as exc:
+                        # The partition moved to another instance during the batch; it will redeliver
+                        # these records and the processed-event table makes that harmless.
+                        log.warning("kafka.commit_skipped", topic=tp.topic, partition=tp.partition,
+                                    error=type(exc).__name__)
         finally:
             await consumer.stop()
             self._consumer = None

@@ -87,3 +87,20 @@ class TopicReader:
             return matching if len(matching) >= count else None
 
         return await eventually(probe, timeout=timeout, what=f"{count} matching event(s)")
+
+
+async def read_raw(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[Any]:
+    """The first ``count`` records of ``topic`` as they are (headers included), without decoding."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=5, enable_auto_commit=False)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async def enough() -> list[Any] | None:
+            for batch in (await consumer.getmany(timeout_ms=50)).values():
+                records.extend(batch)
+            return records if len(records) >= count else None
+
+        return await eventually(enough, timeout=timeout, what=f"{count} record(s) on {topic}")
+    finally:
+        await consumer.stop()
