@@ -243,7 +243,8 @@ class EventConsumer:
                     return
                 delay = min(30.0, 0.2 * 2 ** attempt) * (0.5 + random.random() / 2)
                 log.warning("kafka.handler_failed", event_id=event.id, event_type=event.type,
-                            attempt=attempt, retry_in=round(delay, 2), error=type(exc).__name__)
+                            attempt=attempt, retry_in=round(delay, 2),
+                            error=f"{type(exc).__name__}: {exc}"[:300])
                 await asyncio.sleep(delay)
 
     async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:

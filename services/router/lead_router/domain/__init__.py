@@ -1,0 +1,1 @@
+"""The pure routing core: the routing document, rule matching, rep selection. No I/O, no clock reads."""

@@ -1,0 +1,197 @@
+"""The routing document: teams with their reps and strategy, rules in priority order, and a fallback.
+
+``parse_document`` validates a whole document and reports every problem with its path
+(``rules[2].team: unknown team 'emea'``), so a bad document is refused before anything changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_CROSS_REFERENCE = "cross-reference errors:\n"
+
+Strategy = Literal["round_robin", "weighted", "least_loaded"]
+Urgency = Literal["hot", "warm", "cold"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rep(_Strict):
+    id: str = Field(min_length=1, max_length=64)
+    name: str | None = None
+    email: str | None = None
+    timezone: str = "UTC"
+    weight: int = Field(default=1, ge=1, le=100)
+    capacity: int | None = Field(default=None, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"invalid time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
+        return value
+
+
+class WorkingHours(_Strict):
+    """Weekly hours, read in each rep's own time zone: ``{mon: ["09:00", "17:00"], ...}``."""
+
+    days: dict[Weekday, tuple[str, str]]
+
+    @field_validator("days")
+    @classmethod
+    def _hh_mm(cls, days: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        for day, (start, end) in days.items():
+            if not (_is_hh_mm(start) and _is_hh_mm(end)) or start >= end:
+                raise ValueError(f"{day}: hours must be 'HH:MM' with start before end, got {start}-{end}")
+        return days
+
+
+def _is_hh_mm(value: str) -> bool:
+    return len(value) == 5 and value[2] == ":" and value[:2].isdigit() and value[3:].isdigit() \
+        and int(value[:2]) < 24 and int(value[3:]) < 60
+
+
+class Team(_Strict):
+    id: str = Field(min_length=1, max_length=64)
+    strategy: Strategy = "round_robin"
+    reps: list[Rep] = Field(min_length=1)
+    working_hours: WorkingHours | None = None
+    #: How long a lead may wait in this team's queue before it goes to the fallback team.
+    queue_timeout_minutes: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _unique_reps(self) -> Team:
+        seen: set[str] = set()
+        for rep in self.reps:
+            if rep.id in seen:
+                raise ValueError(f"duplicate rep id {rep.id!r}")
+            seen.add(rep.id)
+        return self
+
+
+class Range(_Strict):
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class Match(_Strict):
+    """Conditions of a rule; each is optional, a list means any of its values."""
+
+    country: list[str] | None = None
+    region: list[str] | None = None
+    postal_code_prefix: list[str] | None = None
+    industry: list[str] | None = None
+    employees: Range | None = None
+    source: list[str] | None = None
+    intent: list[str] | None = None
+
+    @field_validator("country", "region", "postal_code_prefix", "industry", "source", "intent", mode="before")
+    @classmethod
+    def _scalar_to_list(cls, value: Any) -> Any:
+        values = [value] if isinstance(value, str | int) else value
+        if isinstance(values, list) and any(isinstance(v, bool) for v in values):
+            raise ValueError("a value was read as true/false (YAML reads NO, YES, ON, OFF that way); "
+                             "quote it, e.g. 'NO'")
+        return values
+
+
+class Rule(_Strict):
+    id: str = Field(min_length=1, max_length=64)
+    priority: int
+    match: Match = Match()
+    team: str
+    urgency: Urgency
+
+
+class Fallback(_Strict):
+    team: str
+    urgency: Urgency = "warm"
+
+
+class Ownership(_Strict):
+    """Send a returning contact to the rep who owns it (issue: ownership and duplicates)."""
+
+    lookback_days: int = Field(default=90, ge=0)
+    match_company_domain: bool = False
+
+
+class RoutingConfig(_Strict):
+    teams: list[Team] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    fallback: Fallback
+    ownership: Ownership = Ownership()
+
+    @model_validator(mode="after")
+    def _references(self) -> RoutingConfig:
+        errors: list[str] = []
+        team_ids = [t.id for t in self.teams]
+        for index, team_id in enumerate(team_ids):
+            if team_ids.index(team_id) != index:
+                errors.append(f"teams[{index}].id: duplicate team id {team_id!r}")
+        rule_ids = [r.id for r in self.rules]
+        for index, rule in enumerate(self.rules):
+            if rule_ids.index(rule.id) != index:
+                errors.append(f"rules[{index}].id: duplicate rule id {rule.id!r}")
+            if rule.team not in team_ids:
+                errors.append(f"rules[{index}].team: unknown team {rule.team!r}")
+        if self.fallback.team not in team_ids:
+            errors.append(f"fallback.team: unknown team {self.fallback.team!r}")
+        if errors:
+            raise ValueError(_CROSS_REFERENCE + "\n".join(errors))
+        return self
+
+    def team(self, team_id: str) -> Team:
+        return next(t for t in self.teams if t.id == team_id)
+
+    def rules_in_order(self) -> list[Rule]:
+        return sorted(self.rules, key=lambda r: (r.priority, self.rules.index(r)))
+
+
+class InvalidDocument(ValueError):
+    """A routing document with problems; ``errors`` lists each as ``{"path", "message"}``."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def parse_document(document: Any) -> RoutingConfig:
+    """Validate a whole routing document; raise ``InvalidDocument`` listing every problem with its path."""
+    if not isinstance(document, dict):
+        raise InvalidDocument([{"path": "", "message": "the routing document must be a mapping"}])
+    try:
+        return RoutingConfig.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidDocument(_errors_with_paths(exc)) from None
+
+
+def _errors_with_paths(exc: ValidationError) -> list[dict[str, str]]:
+    errors = []
+    for err in exc.errors():
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if message.startswith(_CROSS_REFERENCE):
+            for line in message.removeprefix(_CROSS_REFERENCE).splitlines():
+                sub_path, _, sub_message = line.partition(": ")
+                errors.append({"path": sub_path, "message": sub_message})
+            continue
+        if err["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif err["type"] == "literal_error":
+            message = f"{message}, got {err.get('input')!r}"
+        errors.append({"path": path or "document", "message": message})
+    return errors

@@ -1,0 +1,162 @@
+"""The router's admin API: the routing document, simulation, assignments and rep availability."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_router import config_store, tables
+from lead_router.domain.config import InvalidDocument
+from lead_router.queue import drain_queues
+from lead_router.routing import plan
+from lead_router.state_store import save_rep_state
+from shared.clock import Clock
+from shared.events import LeadFields
+
+router = APIRouter(prefix="/v1", tags=["routing"])
+
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
+    return JSONResponse(status_code=422, content={
+        "detail": f"The routing document has {len(errors)} problem(s); nothing was changed.",
+        "errors": [{"field": e["path"], "message": e["message"]} for e in errors]})
+
+
+async def _document_from(request: Request) -> Any:
+    body = await request.body()
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    try:
+        return yaml.safe_load(body) if media in YAML_TYPES else json.loads(body)
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        kind = "YAML" if media in YAML_TYPES else "JSON"
+        raise InvalidDocument([{"path": "body", "message": f"is not valid {kind}: {exc}"}]) from None
+
+
+@router.get("/routing/config")
+async def get_config(request: Request, session: SessionDep) -> dict[str, Any]:
+    """The active routing document and its version."""
+    active = await request.app.state.config_cache.get(session)
+    return {"version": active.version, "document": active.document}
+
+
+@router.put("/routing/config", responses={422: {"description": "Every problem, with its path."}},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}}}}})
+async def put_config(request: Request, session: SessionDep, clock: ClockDep) -> Any:
+    """Validate a whole routing document and make it the active version (PUT an old version to roll back)."""
+    try:
+        document = await _document_from(request)
+        async with session.begin():
+            active = await config_store.save_version(session, document, origin="api", now=clock.now())
+    except InvalidDocument as exc:
+        return _invalid(exc.errors)
+    request.app.state.config_cache.put(active)
+    await drain_queues(request.app.state.session_factory, request.app.state.config_cache, clock.now())
+    return {"version": active.version, "document": active.document}
+
+
+@router.get("/routing/config/versions")
+async def get_versions(session: SessionDep) -> dict[str, Any]:
+    """Every stored version, newest first."""
+    return {"versions": await config_store.list_versions(session)}
+
+
+@router.get("/routing/config/versions/{version}", responses={404: {}})
+async def get_version(version: int, session: SessionDep) -> dict[str, Any]:
+    stored = await config_store.load_version(session, version)
+    if stored is None:
+        raise HTTPException(404, detail=f"There is no routing document version {version}.")
+    return {"version": stored.version, "document": stored.document}
+
+
+class SimulatedLead(LeadFields):
+    """A lead to route on paper; ``lead_id`` and ``email`` let ownership be simulated too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = "web_form"
+    lead_id: str | None = None
+
+
+@router.post("/routing/simulate")
+async def simulate(lead: SimulatedLead, request: Request, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
+    """What routing this lead now would decide, with the explanation; nothing is stored or published."""
+    active = await request.app.state.config_cache.get(session)
+    decision = await plan(session, active, lead.model_dump(mode="json"), lead_id=lead.lead_id or "", now=clock.now(),
+                          lock=False)
+    await session.rollback()
+    return {"team": decision.team, "rep_id": decision.rep_id, "urgency": decision.urgency,
+            "rule_id": decision.rule_id, "state": "queued" if decision.queued else "assigned",
+            "explanation": decision.explanation, "config_version": active.version}
+
+
+def _assignment_view(row: Any) -> dict[str, Any]:
+    return {
+        "state": row.state, "team": row.team, "rep_id": row.rep_id, "urgency": row.urgency, "rule_id": row.rule_id,
+        "reason": row.reason, "explanation": row.explanation, "config_version": row.config_version,
+        "queued_at": row.queued_at.isoformat() if row.queued_at else None,
+        "assigned_at": row.assigned_at.isoformat() if row.assigned_at else None,
+        "touched_at": row.touched_at.isoformat() if row.touched_at else None,
+    }
+
+
+@router.get("/assignments/{lead_id}", responses={404: {}})
+async def get_assignment(lead_id: str, session: SessionDep) -> dict[str, Any]:
+    """The lead's current assignment (or its place in a queue) and the whole history, oldest first."""
+    a = tables.assignments
+    rows = (await session.execute(select(a).where(a.c.lead_id == lead_id).order_by(a.c.id))).all()
+    if not rows:
+        raise HTTPException(404, detail=f"The router has not seen lead {lead_id!r} (yet).")
+    current = next((r for r in rows if r.current), rows[-1])
+    return {"lead_id": lead_id, "state": current.state, "current": _assignment_view(current),
+            "history": [_assignment_view(r) for r in rows]}
+
+
+class RepPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool | None = None
+    out_of_office_until: datetime | None = None
+    capacity: Annotated[int | None, Field(ge=0)] = None
+
+
+@router.patch("/reps/{rep_id}", responses={404: {}})
+async def patch_rep(rep_id: str, patch: RepPatch, request: Request, session: SessionDep,
+                    clock: ClockDep) -> dict[str, Any]:
+    """Change a rep's availability: ``active``, ``out_of_office_until`` (null clears it), ``capacity``."""
+    if patch.out_of_office_until is not None and patch.out_of_office_until.tzinfo is None:
+        raise HTTPException(422, detail="out_of_office_until needs a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")
+    async with session.begin():
+        active = await request.app.state.config_cache.get(session)
+        if not any(rep.id == rep_id for team in active.config.teams for rep in team.reps):
+            raise HTTPException(404, detail=f"No rep {rep_id!r} in routing document version {active.version}.")
+        await save_rep_state(session, rep_id, patch.model_dump(exclude_unset=True), now=clock.now())
+        row = (await session.execute(select(tables.rep_states).where(tables.rep_states.c.rep_id == rep_id))).one()
+    await drain_queues(request.app.state.session_factory, request.app.state.config_cache, clock.now())
+    return {"rep_id": rep_id, "active": row.active, "capacity": row.capacity,
+            "out_of_office_until": row.out_of_office_until.isoformat() if row.out_of_office_until else None}

@@ -1,0 +1,111 @@
+"""Routing a lead: decide (rules, ownership, strategy), store the assignment, queue ``lead.assigned``.
+
+All writes happen in the caller's transaction, so the assignment, the rotation cursor, the processed event
+and the outgoing event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_router import tables
+from lead_router.config_store import ActiveConfig
+from lead_router.domain.decision import Decision, OwnerCandidate, decide
+from lead_router.domain.matching import match_rules
+from lead_router.domain.ownership import company_domain
+from lead_router.state_store import load_cursor, rep_states, save_cursor
+from shared.events import CloudEvent, LeadAssigned, LeadReceived, LeadSummary
+from shared.outbox import add_to_outbox
+
+EVENT_SOURCE = "leadrouter/router"
+
+
+async def find_owner(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any], *, lead_id: str,
+                     now: datetime) -> OwnerCandidate | None:
+    """The rep who owns an earlier lead with the same email (or company domain, when enabled)."""
+    ownership = active.config.ownership
+    since = now - timedelta(days=ownership.lookback_days)
+    leads, a = tables.leads, tables.assignments
+    conditions = []
+    if lead.get("email"):
+        conditions.append(("email", leads.c.email == lead["email"]))
+    domain = company_domain(lead.get("email"))
+    if ownership.match_company_domain and domain:
+        conditions.append(("company domain", leads.c.email_domain == domain))
+    for label, condition in conditions:
+        row = (await session.execute(
+            select(a.c.rep_id, a.c.team, a.c.lead_id).join(leads, leads.c.lead_id == a.c.lead_id)
+            .where(condition, leads.c.lead_id != lead_id, leads.c.received_at >= since, a.c.current.is_(True),
+                   a.c.state == "assigned")
+            .order_by(leads.c.received_at.desc()).limit(1))).first()
+        if row is not None:
+            return OwnerCandidate(row.rep_id, row.team, f"same {label} as lead {row.lead_id}")
+    return None
+
+
+async def plan(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any], *, lead_id: str, now: datetime,
+               lock: bool, exclude: frozenset[str] = frozenset(), team_override: str | None = None,
+               use_ownership: bool = True) -> Decision:
+    """Load (and with ``lock``, lock) the state a decision depends on, then decide; writes nothing."""
+    outcome = match_rules(active.config, lead)
+    team_id = team_override or outcome.team
+    owner = await find_owner(session, active, lead, lead_id=lead_id, now=now) if use_ownership else None
+    cursors = {team_id: await load_cursor(session, team_id, now=now, lock=lock)}
+    rep_ids = [r.id for r in active.config.team(team_id).reps]
+    if owner is not None:
+        rep_ids.append(owner.rep_id)
+        if owner.team not in cursors:
+            cursors[owner.team] = await load_cursor(session, owner.team, now=now, lock=False)
+    states = await rep_states(session, rep_ids)
+    return decide(active.config, lead, states=states, cursors=cursors, now=now, exclude=exclude,
+                  team_override=team_override, owner=owner, outcome=outcome)
+
+
+def summary_of(lead: dict[str, Any]) -> LeadSummary:
+    return LeadSummary.model_validate(lead)
+
+
+async def record(session: AsyncSession, decision: Decision, *, active: ActiveConfig, lead_id: str,
+                 lead: dict[str, Any], reason: str, now: datetime, queued_at: datetime | None = None) -> dict[str, Any]:
+    """Store a decision as the lead's current assignment (or queue entry) and queue ``lead.assigned``."""
+    a = tables.assignments
+    await session.execute(update(a).where(a.c.lead_id == lead_id, a.c.current.is_(True)).values(
+        current=False, state="superseded"))
+    row = {
+        "lead_id": lead_id, "state": "queued" if decision.queued else "assigned", "current": True,
+        "team": decision.team, "rep_id": decision.rep_id, "urgency": decision.urgency, "rule_id": decision.rule_id,
+        "explanation": decision.explanation, "config_version": active.version, "reason": reason,
+        "queued_at": (queued_at or now) if decision.queued else queued_at,
+        "assigned_at": None if decision.queued else now, "touched_at": None,
+    }
+    await session.execute(insert(a).values(**row))
+    if decision.queued:
+        return row
+    await save_cursor(session, decision.team, decision.cursor, now=now)
+    event = LeadAssigned(
+        lead_id=lead_id, team=decision.team, rep_id=decision.rep_id, urgency=decision.urgency,
+        rule_id=decision.rule_id, explanation=decision.explanation, assigned_at=now, reason=reason,  # type: ignore[arg-type]
+        config_version=active.version, lead=summary_of(lead),
+    )
+    await add_to_outbox(session, tables.outbox, CloudEvent.wrap(event, source=EVENT_SOURCE, time=now))
+    return row
+
+
+async def route_received_lead(session: AsyncSession, received: LeadReceived, *, active: ActiveConfig,
+                              now: datetime) -> dict[str, Any] | None:
+    """Route a newly received lead once; a lead that already has an assignment is left alone."""
+    existing = (await session.execute(select(tables.leads.c.lead_id)
+                                      .where(tables.leads.c.lead_id == received.lead_id))).first()
+    if existing is not None:
+        return None
+    lead = received.model_dump(mode="json")
+    await session.execute(insert(tables.leads).values(
+        lead_id=received.lead_id, email=received.email, email_domain=company_domain(received.email), data=lead,
+        received_at=received.received_at))
+    decision = await plan(session, active, lead, lead_id=received.lead_id, now=now, lock=True)
+    return await record(session, decision, active=active, lead_id=received.lead_id, lead=lead, reason="initial",
+                        now=now)

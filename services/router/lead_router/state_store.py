@@ -1,0 +1,64 @@
+"""Rep availability, rotation cursors and open-lead counts, as the strategies need them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_router import tables
+from lead_router.domain.availability import RepState
+from lead_router.domain.strategies import Cursor
+
+
+async def rep_states(session: AsyncSession, rep_ids: list[str]) -> dict[str, RepState]:
+    """The state of each rep, with the number of leads assigned to them and not yet touched."""
+    a = tables.assignments
+    open_counts = dict((await session.execute(
+        select(a.c.rep_id, func.count()).where(a.c.rep_id.in_(rep_ids), a.c.current.is_(True),
+                                               a.c.state == "assigned", a.c.touched_at.is_(None))
+        .group_by(a.c.rep_id))).all())
+    stored = {row.rep_id: row for row in (await session.execute(
+        select(tables.rep_states).where(tables.rep_states.c.rep_id.in_(rep_ids)))).all()}
+    states = {}
+    for rep_id in rep_ids:
+        row = stored.get(rep_id)
+        states[rep_id] = RepState(
+            active=row.active if row else True,
+            out_of_office_until=row.out_of_office_until if row else None,
+            capacity=row.capacity if row else None,
+            open_leads=int(open_counts.get(rep_id, 0)),
+        )
+    return states
+
+
+async def load_cursor(session: AsyncSession, team_id: str, *, now: datetime, lock: bool) -> Cursor:
+    """The team's rotation cursor; with ``lock`` the row stays locked (PostgreSQL) until the transaction ends,
+    so two router instances never rotate the same team at once."""
+    table = tables.team_cursors
+    query = select(table.c.last_rep_id, table.c.current_weights).where(table.c.team_id == team_id)
+    row = (await session.execute(query.with_for_update() if lock else query)).first()
+    if row is None:
+        if not lock:
+            return Cursor()
+        await session.execute(insert(table).values(team_id=team_id, last_rep_id=None, current_weights={},
+                                                   updated_at=now))
+        row = (await session.execute(query.with_for_update())).first()
+        assert row is not None
+    return Cursor(row.last_rep_id, dict(row.current_weights or {}))
+
+
+async def save_cursor(session: AsyncSession, team_id: str, cursor: Cursor, *, now: datetime) -> None:
+    await session.execute(update(tables.team_cursors).where(tables.team_cursors.c.team_id == team_id).values(
+        last_rep_id=cursor.last_rep_id, current_weights=cursor.current_weights, updated_at=now))
+
+
+async def save_rep_state(session: AsyncSession, rep_id: str, changes: dict[str, object], *, now: datetime) -> None:
+    table = tables.rep_states
+    exists = (await session.execute(select(table.c.rep_id).where(table.c.rep_id == rep_id))).first()
+    if exists:
+        await session.execute(update(table).where(table.c.rep_id == rep_id).values(**changes, updated_at=now))
+    else:
+        values = {"active": True, "out_of_office_until": None, "capacity": None, **changes}
+        await session.execute(insert(table).values(rep_id=rep_id, updated_at=now, **values))
