@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from lead_router import config_store, tables
-from lead_router.config_store import ConfigCache
+from lead_router import tables
+from lead_router.config_store import routing_documents
 from lead_router.domain.config import InvalidDocument
 from lead_router.handlers import make_handler
 from lead_router.queue import drain_queues
@@ -22,6 +22,7 @@ from shared.http import bearer_token_dependency, check, install_error_handlers, 
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
+from shared.versioned import VersionedDocuments
 
 log = get_logger(__name__)
 
@@ -30,36 +31,31 @@ class RoutingDocumentError(RuntimeError):
     """The routing document file cannot seed the router."""
 
 
-async def seed_config(session_factory: Any, settings: RouterSettings, clock: Clock) -> None:
+async def seed_config(session_factory: Any, documents: VersionedDocuments[Any], settings: RouterSettings,
+                      clock: Clock) -> None:
     """Store the routing document file as version 1 when the database has none yet."""
+    path = settings.routing_config_path
     try:
-        document = config_store.read_document_file(settings.routing_config_path)
-    except FileNotFoundError:
-        document = None
+        async with session_factory.begin() as session:
+            outcome = await documents.seed(session, path, now=clock.now())
     except InvalidDocument as exc:
-        raise RoutingDocumentError(
-            f"The routing document {settings.routing_config_path} is invalid: {exc}") from None
-    async with session_factory.begin() as session:
-        newest = await config_store.newest_version(session)
-        if newest is None:
-            if document is None:
-                raise RoutingDocumentError(
-                    f"No routing document is stored and {settings.routing_config_path} does not exist; "
-                    "set ROUTING_CONFIG_PATH to a routing document.")
-            await config_store.save_version(session, document, origin="file", now=clock.now())
-            log.info("router.config_seeded", path=settings.routing_config_path)
-            return
-        stored = await config_store.load_version(session, newest)
-        if document is not None and stored is not None and stored.document != document:
-            log.warning("router.config_file_differs", path=settings.routing_config_path, active_version=newest,
-                        hint="the stored version stays active; PUT /v1/routing/config to change it")
+        raise RoutingDocumentError(f"The routing document {path} is invalid: {exc}") from None
+    except FileNotFoundError:
+        raise RoutingDocumentError(f"No routing document is stored and {path} does not exist; "
+                                   "set ROUTING_CONFIG_PATH to a routing document.") from None
+    if outcome == "seeded":
+        log.info("router.config_seeded", path=path)
+    elif outcome == "differs":
+        log.warning("router.config_file_differs", path=path,
+                    hint="the stored version stays active; PUT /v1/routing/config to change it")
 
 
-async def _recheck_queues(session_factory: Any, cache: ConfigCache, clock: Clock, every: float) -> None:
+async def _recheck_queues(session_factory: Any, documents: VersionedDocuments[Any], clock: Clock,
+                          every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            await drain_queues(session_factory, cache, clock.now())
+            await drain_queues(session_factory, documents, clock.now())
         except Exception as exc:  # keep re-checking; the next round may succeed
             log.warning("router.queue_recheck_failed", error=type(exc).__name__)
 
@@ -68,24 +64,24 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     clock = clock or SystemClock()
     engine = db.create_engine(settings.router_database_url)
     session_factory = db.create_session_factory(engine)
-    cache = ConfigCache()
+    documents = routing_documents()
     publisher = EventPublisher(settings)
     relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
                         poll_interval=settings.outbox_poll_interval)
     consumer = EventConsumer(
         settings=settings, group_id="router",
         topics=[topics.LEADS_RECEIVED, topics.LEADS_ACTIVITY, topics.SLA_ALERTS],
-        handler=make_handler(cache=cache, clock=clock), session_factory=session_factory,
+        handler=make_handler(documents=documents, clock=clock), session_factory=session_factory,
         processed_events=tables.processed_events, publisher=publisher, after_commit=relay.notify,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await seed_config(session_factory, settings, clock)
+        await seed_config(session_factory, documents, settings, clock)
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
-        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run()),
-                 asyncio.create_task(_recheck_queues(session_factory, cache, clock, settings.queue_recheck_seconds))]
+        recheck = _recheck_queues(session_factory, documents, clock, settings.queue_recheck_seconds)
+        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run()), asyncio.create_task(recheck)]
         log.info("router.started", port=settings.router_port)
         try:
             yield
@@ -111,7 +107,7 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
                   description="Assigns each lead to a team and a rep by data-driven rules, and explains why.")
     app.state.settings = settings
     app.state.session_factory = session_factory
-    app.state.config_cache = cache
+    app.state.documents = documents
     app.state.clock = clock
     install_error_handlers(app)
     app.include_router(ops_router(readiness))

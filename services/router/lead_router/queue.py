@@ -10,10 +10,11 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lead_router import tables
-from lead_router.config_store import ActiveConfig, ConfigCache
+from lead_router.config_store import ActiveConfig
 from lead_router.routing import plan, record
 from shared.events import ReassignmentRequested
 from shared.logging import get_logger
+from shared.versioned import VersionedDocuments
 
 log = get_logger(__name__)
 
@@ -34,12 +35,12 @@ async def assign_queued(session: AsyncSession, lead_id: str, *, active: ActiveCo
     lead = await lead_data(session, lead_id)
     if current is None or current.state != "queued" or lead is None:
         return False
-    team = next((t for t in active.config.teams if t.id == current.team), None)
-    target = current.team if team is not None else active.config.fallback.team
+    team = next((t for t in active.parsed.teams if t.id == current.team), None)
+    target = current.team if team is not None else active.parsed.fallback.team
     queued_at = current.queued_at or now
-    if team is not None and team.queue_timeout_minutes is not None and team.id != active.config.fallback.team \
+    if team is not None and team.queue_timeout_minutes is not None and team.id != active.parsed.fallback.team \
             and now - queued_at >= timedelta(minutes=team.queue_timeout_minutes):
-        target = active.config.fallback.team
+        target = active.parsed.fallback.team
     exclude = frozenset([current.rep_id]) if current.reason == "reassigned" and current.rep_id else frozenset()
     decision = await plan(session, active, lead, lead_id=lead_id, now=now, lock=True, team_override=target,
                           exclude=exclude, use_ownership=current.reason == "initial")
@@ -50,7 +51,8 @@ async def assign_queued(session: AsyncSession, lead_id: str, *, active: ActiveCo
     return not decision.queued
 
 
-async def drain_queues(session_factory: async_sessionmaker[AsyncSession], cache: ConfigCache, now: datetime) -> int:
+async def drain_queues(session_factory: async_sessionmaker[AsyncSession], documents: VersionedDocuments[Any],
+                       now: datetime) -> int:
     """Give every queued lead another chance, oldest first; one transaction per lead. Returns how many left."""
     a = tables.assignments
     async with session_factory() as session:
@@ -60,7 +62,7 @@ async def drain_queues(session_factory: async_sessionmaker[AsyncSession], cache:
     assigned = 0
     for lead_id in waiting:
         async with session_factory.begin() as session:
-            active = await cache.get(session)
+            active = await documents.active(session)
             assigned += await assign_queued(session, lead_id, active=active, now=now)
     if assigned:
         log.info("router.queue_drained", assigned=assigned, waiting=len(waiting) - assigned)

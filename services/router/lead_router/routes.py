@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_router import config_store, tables
+from lead_router import tables
 from lead_router.domain.config import InvalidDocument
 from lead_router.queue import drain_queues
 from lead_router.routing import plan
@@ -59,8 +59,8 @@ async def _document_from(request: Request) -> Any:
 @router.get("/routing/config")
 async def get_config(request: Request, session: SessionDep) -> dict[str, Any]:
     """The active routing document and its version."""
-    active = await request.app.state.config_cache.get(session)
-    return {"version": active.version, "document": active.document}
+    active = await request.app.state.documents.active(session)
+    return {"version": active.number, "document": active.document}
 
 
 @router.put("/routing/config", responses={422: {"description": "Every problem, with its path."}},
@@ -72,26 +72,25 @@ async def put_config(request: Request, session: SessionDep, clock: ClockDep) -> 
     try:
         document = await _document_from(request)
         async with session.begin():
-            active = await config_store.save_version(session, document, origin="api", now=clock.now())
+            active = await request.app.state.documents.save(session, document, origin="api", now=clock.now())
     except InvalidDocument as exc:
         return _invalid(exc.errors)
-    request.app.state.config_cache.put(active)
-    await drain_queues(request.app.state.session_factory, request.app.state.config_cache, clock.now())
-    return {"version": active.version, "document": active.document}
+    await drain_queues(request.app.state.session_factory, request.app.state.documents, clock.now())
+    return {"version": active.number, "document": active.document}
 
 
 @router.get("/routing/config/versions")
-async def get_versions(session: SessionDep) -> dict[str, Any]:
+async def get_versions(request: Request, session: SessionDep) -> dict[str, Any]:
     """Every stored version, newest first."""
-    return {"versions": await config_store.list_versions(session)}
+    return {"versions": await request.app.state.documents.listing(session)}
 
 
 @router.get("/routing/config/versions/{version}", responses={404: {}})
-async def get_version(version: int, session: SessionDep) -> dict[str, Any]:
-    stored = await config_store.load_version(session, version)
+async def get_version(version: int, request: Request, session: SessionDep) -> dict[str, Any]:
+    stored = await request.app.state.documents.load(session, version)
     if stored is None:
         raise HTTPException(404, detail=f"There is no routing document version {version}.")
-    return {"version": stored.version, "document": stored.document}
+    return {"version": stored.number, "document": stored.document}
 
 
 class SimulatedLead(LeadFields):
@@ -106,13 +105,13 @@ class SimulatedLead(LeadFields):
 @router.post("/routing/simulate")
 async def simulate(lead: SimulatedLead, request: Request, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
     """What routing this lead now would decide, with the explanation; nothing is stored or published."""
-    active = await request.app.state.config_cache.get(session)
+    active = await request.app.state.documents.active(session)
     decision = await plan(session, active, lead.model_dump(mode="json"), lead_id=lead.lead_id or "", now=clock.now(),
                           lock=False)
     await session.rollback()
     return {"team": decision.team, "rep_id": decision.rep_id, "urgency": decision.urgency,
             "rule_id": decision.rule_id, "state": "queued" if decision.queued else "assigned",
-            "explanation": decision.explanation, "config_version": active.version}
+            "explanation": decision.explanation, "config_version": active.number}
 
 
 def _assignment_view(row: Any) -> dict[str, Any]:
@@ -152,11 +151,11 @@ async def patch_rep(rep_id: str, patch: RepPatch, request: Request, session: Ses
     if patch.out_of_office_until is not None and patch.out_of_office_until.tzinfo is None:
         raise HTTPException(422, detail="out_of_office_until needs a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")
     async with session.begin():
-        active = await request.app.state.config_cache.get(session)
-        if not any(rep.id == rep_id for team in active.config.teams for rep in team.reps):
-            raise HTTPException(404, detail=f"No rep {rep_id!r} in routing document version {active.version}.")
+        active = await request.app.state.documents.active(session)
+        if not any(rep.id == rep_id for team in active.parsed.teams for rep in team.reps):
+            raise HTTPException(404, detail=f"No rep {rep_id!r} in routing document version {active.number}.")
         await save_rep_state(session, rep_id, patch.model_dump(exclude_unset=True), now=clock.now())
         row = (await session.execute(select(tables.rep_states).where(tables.rep_states.c.rep_id == rep_id))).one()
-    await drain_queues(request.app.state.session_factory, request.app.state.config_cache, clock.now())
+    await drain_queues(request.app.state.session_factory, request.app.state.documents, clock.now())
     return {"rep_id": rep_id, "active": row.active, "capacity": row.capacity,
             "out_of_office_until": row.out_of_office_until.isoformat() if row.out_of_office_until else None}

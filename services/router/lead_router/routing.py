@@ -27,7 +27,7 @@ EVENT_SOURCE = "leadrouter/router"
 async def find_owner(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any], *, lead_id: str,
                      now: datetime) -> OwnerCandidate | None:
     """The rep who owns an earlier lead with the same email (or company domain, when enabled)."""
-    ownership = active.config.ownership
+    ownership = active.parsed.ownership
     since = now - timedelta(days=ownership.lookback_days)
     leads, a = tables.leads, tables.assignments
     conditions = []
@@ -51,17 +51,17 @@ async def plan(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any]
                lock: bool, exclude: frozenset[str] = frozenset(), team_override: str | None = None,
                use_ownership: bool = True) -> Decision:
     """Load (and with ``lock``, lock) the state a decision depends on, then decide; writes nothing."""
-    outcome = match_rules(active.config, lead)
+    outcome = match_rules(active.parsed, lead)
     team_id = team_override or outcome.team
     owner = await find_owner(session, active, lead, lead_id=lead_id, now=now) if use_ownership else None
     cursors = {team_id: await load_cursor(session, team_id, now=now, lock=lock)}
-    rep_ids = [r.id for r in active.config.team(team_id).reps]
+    rep_ids = [r.id for r in active.parsed.team(team_id).reps]
     if owner is not None:
         rep_ids.append(owner.rep_id)
         if owner.team not in cursors:
             cursors[owner.team] = await load_cursor(session, owner.team, now=now, lock=False)
     states = await rep_states(session, rep_ids)
-    return decide(active.config, lead, states=states, cursors=cursors, now=now, exclude=exclude,
+    return decide(active.parsed, lead, states=states, cursors=cursors, now=now, exclude=exclude,
                   team_override=team_override, owner=owner, outcome=outcome)
 
 
@@ -78,7 +78,7 @@ async def record(session: AsyncSession, decision: Decision, *, active: ActiveCon
     row = {
         "lead_id": lead_id, "state": "queued" if decision.queued else "assigned", "current": True,
         "team": decision.team, "rep_id": decision.rep_id, "urgency": decision.urgency, "rule_id": decision.rule_id,
-        "explanation": decision.explanation, "config_version": active.version, "reason": reason,
+        "explanation": decision.explanation, "config_version": active.number, "reason": reason,
         "queued_at": (queued_at or now) if decision.queued else queued_at,
         "assigned_at": None if decision.queued else now, "touched_at": None,
     }
@@ -89,7 +89,7 @@ async def record(session: AsyncSession, decision: Decision, *, active: ActiveCon
     event = LeadAssigned(
         lead_id=lead_id, team=decision.team, rep_id=decision.rep_id, urgency=decision.urgency,
         rule_id=decision.rule_id, explanation=decision.explanation, assigned_at=now, reason=reason,  # type: ignore[arg-type]
-        config_version=active.version, lead=summary_of(lead),
+        config_version=active.number, lead=summary_of(lead),
     )
     await add_to_outbox(session, tables.outbox, CloudEvent.wrap(event, source=EVENT_SOURCE, time=now))
     return row

@@ -15,7 +15,7 @@ from lead_router.domain.strategies import Cursor
 async def rep_states(session: AsyncSession, rep_ids: list[str]) -> dict[str, RepState]:
     """The state of each rep, with the number of leads assigned to them and not yet touched."""
     a = tables.assignments
-    open_counts = dict((await session.execute(
+    open_counts: dict[str, int] = dict((await session.execute(
         select(a.c.rep_id, func.count()).where(a.c.rep_id.in_(rep_ids), a.c.current.is_(True),
                                                a.c.state == "assigned", a.c.touched_at.is_(None))
         .group_by(a.c.rep_id))).all())

@@ -7,17 +7,11 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaDa
 from shared.db import UTCDateTime
 from shared.inbox import processed_events_table
 from shared.outbox import outbox_table
+from shared.versioned import versions_table
 
 metadata = MetaData()
 
-routing_configs = Table(
-    "routing_configs",
-    metadata,
-    Column("version", Integer(), primary_key=True, autoincrement=False),
-    Column("document", JSON(), nullable=False),
-    Column("origin", String(32), nullable=False),  # file | api
-    Column("created_at", UTCDateTime(), nullable=False),
-)
+routing_configs = versions_table("routing_configs", metadata)
 
 rep_states = Table(
     "rep_states",

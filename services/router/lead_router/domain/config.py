@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.validation import errors_with_paths
+
 _CROSS_REFERENCE = "cross-reference errors:\n"
 
 Strategy = Literal["round_robin", "weighted", "least_loaded"]
@@ -181,17 +183,11 @@ def parse_document(document: Any) -> RoutingConfig:
 
 def _errors_with_paths(exc: ValidationError) -> list[dict[str, str]]:
     errors = []
-    for err in exc.errors():
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if message.startswith(_CROSS_REFERENCE):
-            for line in message.removeprefix(_CROSS_REFERENCE).splitlines():
-                sub_path, _, sub_message = line.partition(": ")
-                errors.append({"path": sub_path, "message": sub_message})
-            continue
-        if err["type"] == "extra_forbidden":
-            message = "is not a known field"
-        elif err["type"] == "literal_error":
-            message = f"{message}, got {err.get('input')!r}"
-        errors.append({"path": path or "document", "message": message})
+    for error in errors_with_paths(exc):
+        if error["message"].startswith(_CROSS_REFERENCE):
+            for line in error["message"].removeprefix(_CROSS_REFERENCE).splitlines():
+                path, _, message = line.partition(": ")
+                errors.append({"path": path, "message": message})
+        else:
+            errors.append(error)
     return errors

@@ -1,0 +1,22 @@
+"""Readable validation errors: pydantic's locations turned into paths like ``rules[2].match.employees``."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def error_path(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def errors_with_paths(exc: ValidationError, *, root: str = "document") -> list[dict[str, str]]:
+    """``[{"path": ..., "message": ...}]`` for each problem, with messages as sentences rather than codes."""
+    errors = []
+    for err in exc.errors():
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif err["type"] == "literal_error":
+            message = f"{message}, got {err.get('input')!r}"
+        errors.append({"path": error_path(err["loc"]) or root, "message": message})
+    return errors

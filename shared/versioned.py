@@ -1,0 +1,104 @@
+"""Versioned documents (routing rules, SLA policies): validated whole, stored as a new version, never edited.
+
+The newest version is the active one; rolling back is storing an old document again. Each service keeps
+the active version in a ``VersionCache`` and reloads it when another instance stored a newer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import yaml
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import UTCDateTime
+
+T = TypeVar("T")
+
+
+def versions_table(name: str, metadata: MetaData) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("version", Integer(), primary_key=True, autoincrement=False),
+        Column("document", JSON(), nullable=False),
+        Column("origin", String(32), nullable=False),  # file | api
+        Column("created_at", UTCDateTime(), nullable=False),
+    )
+
+
+@dataclass(frozen=True)
+class Version(Generic[T]):
+    number: int
+    parsed: T
+    document: dict[str, Any]
+
+
+class VersionedDocuments(Generic[T]):
+    """Store and load versions of one kind of document; ``parse`` validates (and raises on problems)."""
+
+    def __init__(self, table: Table, parse: Callable[[Any], T]) -> None:
+        self.table = table
+        self.parse = parse
+        self._active: Version[T] | None = None
+
+    def read_file(self, path: str | Path) -> dict[str, Any]:
+        """Read a YAML (or JSON) document and validate it."""
+        document = yaml.safe_load(Path(path).read_text())
+        self.parse(document)
+        return document  # type: ignore[no-any-return]
+
+    async def newest_number(self, session: AsyncSession) -> int | None:
+        value = (await session.execute(select(func.max(self.table.c.version)))).scalar()
+        return int(value) if value is not None else None
+
+    async def load(self, session: AsyncSession, number: int) -> Version[T] | None:
+        row = (await session.execute(select(self.table.c.document).where(self.table.c.version == number))).first()
+        return None if row is None else Version(number, self.parse(row.document), row.document)
+
+    async def save(self, session: AsyncSession, document: dict[str, Any], *, origin: str, now: datetime) -> Version[T]:
+        """Validate and store ``document`` as the next version (the caller commits)."""
+        parsed = self.parse(document)
+        number = (await self.newest_number(session) or 0) + 1
+        await session.execute(insert(self.table).values(version=number, document=document, origin=origin,
+                                                        created_at=now))
+        version = Version(number, parsed, document)
+        self.remember(version)
+        return version
+
+    async def listing(self, session: AsyncSession) -> list[dict[str, Any]]:
+        rows = (await session.execute(select(self.table.c.version, self.table.c.origin, self.table.c.created_at)
+                                      .order_by(self.table.c.version.desc()))).all()
+        return [{"version": r.version, "origin": r.origin, "created_at": r.created_at.isoformat()} for r in rows]
+
+    async def active(self, session: AsyncSession) -> Version[T]:
+        """The newest version, from memory unless another instance stored a newer one."""
+        number = await self.newest_number(session)
+        if number is None:
+            raise LookupError(f"No document is stored in {self.table.name}; it is seeded from a file at start.")
+        if self._active is None or self._active.number != number:
+            loaded = await self.load(session, number)
+            assert loaded is not None
+            self._active = loaded
+        return self._active
+
+    def remember(self, version: Version[T]) -> None:
+        if self._active is None or version.number >= self._active.number:
+            self._active = version
+
+    async def seed(self, session: AsyncSession, path: str | Path, *, now: datetime) -> str:
+        """Store the file as version 1 when nothing is stored; say what happened."""
+        document = self.read_file(path) if Path(path).exists() else None  # noqa: ASYNC240 (once, at start)
+        newest = await self.newest_number(session)
+        if newest is None:
+            if document is None:
+                raise FileNotFoundError(f"Nothing is stored yet and {path} does not exist.")
+            await self.save(session, document, origin="file", now=now)
+            return "seeded"
+        stored = await self.load(session, newest)
+        return "differs" if document is not None and stored is not None and stored.document != document else "kept"
