@@ -1,0 +1,105 @@
+"""What a clock's happenings become: events on ``sla.alerts`` (via the outbox) and webhook deliveries.
+
+Both are written in the transaction that changed the clock, so an alert exists exactly when its clock says
+it fired — no matter how often the process crashes or a message is redelivered.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events import CloudEvent, EventData, LeadRecycled, ReassignmentRequested, SlaBreached, SlaMet, SlaWarning
+from shared.outbox import add_to_outbox
+from sla_monitor import tables
+from sla_monitor.domain.clock import Breached, Happening, Met, Recycled, Warned
+
+EVENT_SOURCE = "leadrouter/sla-monitor"
+
+
+def _alert_context(row: Row[Any]) -> dict[str, Any]:
+    lead = row.lead or {}
+    return {"lead_id": row.lead_id, "clock_id": row.clock_id, "rep_id": row.rep_id, "team": row.team,
+            "urgency": row.urgency, "lead_name": lead.get("name"), "company": lead.get("company"),
+            "source": lead.get("source"), "campaign": lead.get("campaign")}
+
+
+def events_for(row: Row[Any], happening: Happening) -> list[EventData]:
+    """The events one happening of the clock in ``row`` produces."""
+    context = _alert_context(row)
+    if isinstance(happening, Warned):
+        return [SlaWarning(**context, policy="first_response", due_at=happening.due_at)]
+    if isinstance(happening, Breached):
+        events: list[EventData] = [SlaBreached(**context, policy=happening.policy, due_at=happening.due_at,
+                                               level=happening.level)]
+        if happening.reassign:
+            events.append(ReassignmentRequested(
+                lead_id=row.lead_id, clock_id=row.clock_id, team=row.team, current_rep_id=row.rep_id,
+                level=happening.level, reason=f"untouched at escalation level {happening.level}"))
+        return events
+    if isinstance(happening, Met):
+        return [SlaMet(lead_id=row.lead_id, clock_id=row.clock_id, rep_id=row.rep_id, team=row.team,
+                       urgency=row.urgency, response_seconds=happening.response_seconds)]
+    assert isinstance(happening, Recycled)
+    return [LeadRecycled(lead_id=row.lead_id, rep_id=row.rep_id, team=row.team, touches=happening.touches,
+                         reason="the follow-up cadence ended without a reply; back to nurture")]
+
+
+def _wanted(subscription: Row[Any], event_type: str, data: dict[str, Any]) -> bool:
+    if subscription.events and event_type not in subscription.events and "*" not in subscription.events:
+        return False
+    for key, wanted in (subscription.filter or {}).items():
+        allowed = wanted if isinstance(wanted, list) else [wanted]
+        if data.get(key, 1 if key == "level" else None) not in allowed:
+            return False
+    return True
+
+
+def slack_message(event: CloudEvent, *, now: datetime) -> dict[str, str]:
+    """A Slack incoming-webhook message: lead, company, source, campaign, rep and how late."""
+    data = event.data
+    title = {"sla.breached": "SLA breached", "sla.warning": "SLA due soon", "sla.met": "SLA met",
+             "lead.recycled": "Lead recycled to nurture"}.get(event.type, event.type)
+    if data.get("level", 1) > 1:
+        title += f" (escalation level {data['level']})"
+    lead = data.get("lead_name") or data["lead_id"]
+    parts = [f"*{title}*: {lead}" + (f" at {data['company']}" if data.get("company") else "")]
+    parts.append(f"source {data.get('source') or 'unknown'}, campaign {data.get('campaign') or 'none'}")
+    parts.append(f"rep {data.get('rep_id') or 'unassigned'} ({data.get('team')})")
+    if data.get("due_at"):
+        late = (now - datetime.fromisoformat(data["due_at"])).total_seconds()
+        parts.append(f"{round(late / 60)} min late" if late > 0 else f"due in {round(-late / 60)} min")
+    return {"text": " — ".join(parts)}
+
+
+async def fan_out(session: AsyncSession, event: CloudEvent, *, now: datetime) -> int:
+    """Queue a delivery of ``event`` to every active subscription that wants it."""
+    subscriptions = (await session.execute(
+        select(tables.subscriptions).where(tables.subscriptions.c.active.is_(True)))).all()
+    queued = 0
+    for subscription in subscriptions:
+        if not _wanted(subscription, event.type, event.data):
+            continue
+        body = slack_message(event, now=now) if subscription.format == "slack" else event.model_dump(mode="json")
+        await session.execute(insert(tables.deliveries).values(
+            subscription_id=subscription.id, event_id=event.id, event_type=event.type, lead_id=event.subject,
+            payload=json.dumps(body, separators=(",", ":")), state="pending", attempts=0, next_attempt_at=now,
+            created_at=now))
+        queued += 1
+    return queued
+
+
+async def emit(session: AsyncSession, row: Row[Any], happenings: list[Happening], *, now: datetime) -> int:
+    """Write every event of ``happenings`` to the outbox and queue its deliveries; returns deliveries queued."""
+    queued = 0
+    for happening in happenings:
+        for data in events_for(row, happening):
+            event = CloudEvent.wrap(data, source=EVENT_SOURCE, time=now)
+            await add_to_outbox(session, tables.outbox, event)
+            if not isinstance(data, ReassignmentRequested):
+                queued += await fan_out(session, event, now=now)
+    return queued

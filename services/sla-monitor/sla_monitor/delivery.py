@@ -1,0 +1,163 @@
+"""Webhook delivery: Standard Webhooks signatures, retries with exponential backoff and jitter, a delivery
+log, and subscriptions switched off after a run of failures."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
+
+from shared.clock import Clock
+from shared.events import CloudEvent, SubscriptionDisabled
+from shared.logging import get_logger
+from shared.outbox import add_to_outbox
+from sla_monitor import tables
+from sla_monitor.alerts import EVENT_SOURCE
+from sla_monitor.metrics import DELIVERIES
+from sla_monitor.settings import SlaMonitorSettings
+from sla_monitor.ssrf import UnsafeTarget, check_target
+
+log = get_logger(__name__)
+
+
+def signature_headers(secret: str, *, message_id: str, body: str, now: datetime) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` per the Standard Webhooks spec."""
+    return {"webhook-id": message_id, "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(msg_id=message_id, timestamp=now, data=body),
+            "content-type": "application/json"}
+
+
+def retry_delay(attempts: int, *, first: float, cap: float, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with ±20% jitter: ``first``, 2×, 4×… up to ``cap`` seconds."""
+    base = min(cap, first * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None
+    error: str | None
+    permanent: bool = False
+
+
+class DeliveryWorker:
+    def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], settings: SlaMonitorSettings,
+                 clock: Clock, http: httpx.AsyncClient, after_change: Any = None, batch_size: int = 50) -> None:
+        self._session_factory = session_factory
+        self._settings = settings
+        self._clock = clock
+        self._http = http
+        self._after_change = after_change
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if await self.deliver_due():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("sla.delivery_loop_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+
+    async def _claim(self) -> list[Row[Any]]:
+        """Take due deliveries and lease them (push their next attempt out) so no other instance sends them."""
+        now = self._clock.now()
+        d = tables.deliveries
+        lease = now + timedelta(seconds=2 * self._settings.webhook_timeout_seconds + 5)
+        async with self._session_factory.begin() as session:
+            rows = (await session.execute(
+                select(d).where(d.c.state == "pending", d.c.next_attempt_at <= now)
+                .order_by(d.c.next_attempt_at).limit(self._batch_size).with_for_update(skip_locked=True))).all()
+            if rows:
+                await session.execute(update(d).where(d.c.id.in_([r.id for r in rows])).values(next_attempt_at=lease))
+        return list(rows)
+
+    async def deliver_due(self) -> int:
+        rows = await self._claim()
+        if not rows:
+            return 0
+        async with self._session_factory() as session:
+            subs = {s.id: s for s in (await session.execute(select(tables.subscriptions).where(
+                tables.subscriptions.c.id.in_({r.subscription_id for r in rows})))).all()}
+        outcomes = await asyncio.gather(*(self._send(row, subs.get(row.subscription_id)) for row in rows))
+        async with self._session_factory.begin() as session:
+            for row, outcome in zip(rows, outcomes, strict=True):
+                await self._record(session, row, subs.get(row.subscription_id), outcome)
+        if self._after_change is not None:
+            self._after_change()
+        return len(rows)
+
+    async def _send(self, row: Row[Any], subscription: Row[Any] | None) -> Outcome:
+        if subscription is None or not subscription.active:
+            return Outcome(False, None, "the subscription was deleted or disabled", permanent=True)
+        try:
+            await check_target(subscription.url, allow_private=self._settings.allow_private_webhook_targets)
+        except UnsafeTarget as exc:
+            return Outcome(False, None, str(exc), permanent=True)
+        headers = signature_headers(subscription.secret, message_id=row.event_id, body=row.payload,
+                                    now=self._clock.now())
+        try:
+            response = await self._http.post(subscription.url, content=row.payload.encode(), headers=headers,
+                                             timeout=self._settings.webhook_timeout_seconds)
+        except httpx.HTTPError as exc:
+            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= response.status_code < 300:
+            return Outcome(True, response.status_code, None)
+        return Outcome(False, response.status_code, f"answered {response.status_code}")
+
+    async def _record(self, session: AsyncSession, row: Row[Any], subscription: Row[Any] | None,
+                      outcome: Outcome) -> None:
+        now = self._clock.now()
+        d, s = tables.deliveries, tables.subscriptions
+        attempts = row.attempts + 1
+        DELIVERIES.labels(outcome="delivered" if outcome.ok else "failed").inc()
+        if outcome.ok:
+            await session.execute(update(d).where(d.c.id == row.id).values(
+                state="delivered", attempts=attempts, last_status=outcome.status, last_error=None,
+                delivered_at=now, next_attempt_at=None))
+            if subscription is not None and subscription.consecutive_failures:
+                await session.execute(update(s).where(s.c.id == subscription.id).values(consecutive_failures=0))
+            return
+        exhausted = outcome.permanent or attempts >= self._settings.delivery_max_attempts
+        next_at = None if exhausted else now + retry_delay(
+            attempts, first=self._settings.delivery_first_retry_seconds, cap=self._settings.delivery_max_retry_seconds)
+        await session.execute(update(d).where(d.c.id == row.id).values(
+            state="failed" if exhausted else "pending", attempts=attempts, last_status=outcome.status,
+            last_error=outcome.error, next_attempt_at=next_at))
+        log.info("sla.delivery_failed", delivery_id=row.id, subscription_id=row.subscription_id, attempts=attempts,
+                 final=exhausted, error=(outcome.error or "")[:200])
+        if subscription is None or not subscription.active:
+            return
+        failures = (await session.execute(select(s.c.consecutive_failures).where(s.c.id == subscription.id))
+                    ).scalar_one() + 1
+        values: dict[str, Any] = {"consecutive_failures": failures}
+        if failures >= self._settings.subscription_max_consecutive_failures:
+            values.update(active=False, disabled_at=now)
+            event = SubscriptionDisabled(lead_id=row.lead_id, subscription_id=subscription.id, url=subscription.url,
+                                         consecutive_failures=failures)
+            await add_to_outbox(session, tables.outbox, CloudEvent.wrap(event, source=EVENT_SOURCE, time=now))
+            log.warning("sla.subscription_disabled", subscription_id=subscription.id, failures=failures)
+        await session.execute(update(s).where(s.c.id == subscription.id, s.c.active.is_(True)).values(**values))

@@ -1,0 +1,46 @@
+"""Durations as people write them: ``45s``, ``30m``, ``24h``, ``3d``, ``1h30m``, or a number of seconds."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``value``; raise ``ValueError`` with an example when it is not a duration."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().lower()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        else:
+            parts = _PART.findall(text)
+            if not parts or _PART.sub("", text).strip():
+                raise ValueError(f"{value!r} is not a duration; write e.g. 45s, 30m, 24h, 3d or 1h30m")
+            seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    else:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative; a duration must be zero or more")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest exact spelling: ``30m``, ``24h``, ``90s``."""
+    seconds = delta.total_seconds()
+    for unit in ("w", "d", "h", "m"):
+        size = _UNITS[unit]
+        if unit in ("w", "d") and seconds < 2 * size:
+            continue  # 24h reads better than 1d, 48h than 2d is a matter of taste; keep days from 2 on
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -1,0 +1,143 @@
+"""SLA policies per urgency: response window, warning, business hours, escalation and follow-up cadence.
+
+```yaml
+policies:
+  hot:
+    first_response: 30m
+    warn_before: 5m
+    business_hours: {timezone: Europe/Berlin, hours: {mon: "09:00-17:00", ...}, holidays: [2026-12-25]}
+    clock_starts: assigned          # assigned | received | captured
+    escalation: [{after: 30m, reassign: true}]    # level 2, 3, ... after the breach, while untouched
+    follow_up: {touches: 5, within: 14d, max_gap: 3d}
+```
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, field_validator
+
+from shared.validation import errors_with_paths
+from sla_monitor.domain.calendars import WEEKDAYS, BusinessCalendar
+from sla_monitor.domain.durations import format_duration, parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+Urgency = Literal["hot", "warm", "cold"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_span(span: str) -> tuple[time, time]:
+    opens, sep, closes = span.partition("-")
+    try:
+        start, end = time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+    except ValueError:
+        raise ValueError(f"{span!r} is not a span like '09:00-17:00'") from None
+    if not sep or start >= end:
+        raise ValueError(f"{span!r} must open before it closes, like '09:00-17:00'")
+    return start, end
+
+
+class BusinessHours(_Strict):
+    timezone: str
+    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], str | list[str]]
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"invalid time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _spans(cls, hours: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        for spans in hours.values():
+            for span in [spans] if isinstance(spans, str) else spans:
+                _parse_span(span)
+        if not hours:
+            raise ValueError("business hours need at least one working day")
+        return hours
+
+    def calendar(self) -> BusinessCalendar:
+        parsed: dict[str, list[tuple[time, time]]] = {
+            day: [_parse_span(span) for span in ([spans] if isinstance(spans, str) else spans)]
+            for day, spans in self.hours.items()}
+        assert set(parsed) <= set(WEEKDAYS)
+        return BusinessCalendar(self.timezone, parsed, frozenset(self.holidays))
+
+
+class EscalationLevel(_Strict):
+    after: Duration  # counted from the breach
+    reassign: bool = False
+
+
+class FollowUp(_Strict):
+    touches: int = Field(ge=1, le=50)
+    within: Duration
+    max_gap: Duration
+
+
+class Policy(_Strict):
+    first_response: Duration
+    warn_before: Duration | None = None
+    business_hours: BusinessHours | None = None
+    clock_starts: Literal["assigned", "received", "captured"] = "assigned"
+    escalation: list[EscalationLevel] = Field(default_factory=list)
+    follow_up: FollowUp | None = None
+
+    @field_validator("first_response")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("first_response must be longer than zero")
+        return value
+
+    @field_validator("escalation")
+    @classmethod
+    def _ascending(cls, levels: list[EscalationLevel]) -> list[EscalationLevel]:
+        if any(b.after <= a.after for a, b in zip(levels, levels[1:], strict=False)):
+            raise ValueError("escalation levels must come later one after the other (ascending 'after')")
+        return levels
+
+
+class PolicySet(_Strict):
+    policies: dict[Urgency, Policy]
+
+    @field_validator("policies")
+    @classmethod
+    def _all_urgencies(cls, policies: dict[str, Policy]) -> dict[str, Policy]:
+        missing = [u for u in ("hot", "warm", "cold") if u not in policies]
+        if missing:
+            raise ValueError(f"a policy is needed for every urgency; missing: {', '.join(missing)}")
+        for name, policy in policies.items():
+            if policy.warn_before is not None and policy.warn_before >= policy.first_response:
+                raise ValueError(f"{name}.warn_before must be shorter than {name}.first_response")
+        return policies
+
+    def for_urgency(self, urgency: str) -> Policy:
+        return self.policies[urgency]  # type: ignore[index]
+
+
+class InvalidPolicies(ValueError):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def parse_policies(document: Any) -> PolicySet:
+    """Validate a whole policy document; raise ``InvalidPolicies`` listing every problem with its path."""
+    if not isinstance(document, dict):
+        raise InvalidPolicies([{"path": "document", "message": "the policy document must be a mapping"}])
+    try:
+        return PolicySet.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidPolicies(errors_with_paths(exc)) from None

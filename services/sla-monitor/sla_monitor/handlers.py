@@ -1,0 +1,123 @@
+"""Kafka message handlers: assignments start clocks, activities meet, follow up or cancel them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import Clock
+from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigned, parse_data
+from shared.versioned import VersionedDocuments
+from sla_monitor import tables
+from sla_monitor.alerts import emit
+from sla_monitor.clock_store import clock_from_row, insert_clock, policy_of, save_clock
+from sla_monitor.domain.clock import Happening, cancel, record_touch, start_clock
+from sla_monitor.domain.policies import PolicySet
+
+#: A status change to one of these stops the lead's clocks.
+CLOSING_STATUSES = frozenset({"disqualified", "closed", "closed_lost", "closed_won", "lost", "won"})
+#: A status change to one of these counts as a reply for the follow-up cadence.
+QUALIFYING_STATUSES = frozenset({"qualified", "sales_qualified", "opportunity", "meeting_booked", "converted"})
+
+Handler = Callable[[CloudEvent, AsyncSession, int], Awaitable[None]]
+
+
+def _is_reply(touch: Any) -> bool:
+    if touch.type in TOUCH_TYPES and touch.direction == "inbound":
+        return True
+    return touch.type == "status_change" and (touch.status or "").lower() in QUALIFYING_STATUSES
+
+
+def _is_outbound(touch: Any) -> bool:
+    return touch.type in TOUCH_TYPES and touch.direction == "outbound"
+
+
+def _closes(touch: Any) -> bool:
+    return touch.type == "status_change" and (touch.status or "").lower() in CLOSING_STATUSES
+
+
+async def _open_clocks(session: AsyncSession, lead_id: str) -> list[Row[Any]]:
+    c = tables.clocks
+    return list((await session.execute(
+        select(c).where(c.c.lead_id == lead_id, c.c.cancelled_at.is_(None)).order_by(c.c.started_at)
+        .with_for_update())).all())
+
+
+async def _clock_row(session: AsyncSession, clock_id: str) -> Row[Any]:
+    return (await session.execute(select(tables.clocks).where(tables.clocks.c.clock_id == clock_id))).one()
+
+
+async def apply_touch(session: AsyncSession, row: Row[Any], touch: Any, *, now: datetime) -> list[Happening]:
+    """Apply one activity to one stored clock and emit what it caused."""
+    policy = policy_of(row)
+    clock, happened = record_touch(clock_from_row(row), policy, at=touch.occurred_at, outbound=_is_outbound(touch),
+                                   reply=_is_reply(touch))
+    note = None
+    if happened or clock != clock_from_row(row):
+        note = f"{touch.direction or ''} {touch.type} at {touch.occurred_at.isoformat()}".strip()
+    if _closes(touch) and touch.occurred_at >= row.assigned_at:
+        clock = cancel(clock, at=touch.occurred_at)
+        note = f"cancelled: status {touch.status}"
+    if note:
+        await save_clock(session, row, clock, note=note, now=now)
+        await emit(session, row, happened, now=now)
+    return happened
+
+
+async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: LeadAssigned, partition: int, *,
+                               policies: VersionedDocuments[PolicySet], now: datetime) -> str | None:
+    """Stop the lead's earlier clocks and start one for this assignment; returns the new clock id."""
+    for row in await _open_clocks(session, data.lead_id):
+        verb = "reassigned" if data.reason == "reassigned" else "assigned again"
+        await save_clock(session, row, cancel(clock_from_row(row), at=data.assigned_at),
+                         note=f"cancelled: {verb} to {data.rep_id}", now=now)
+    if data.rep_id is None:
+        return None
+    active = await policies.active(session)
+    policy = active.parsed.for_urgency(data.urgency)
+    clock = start_clock(policy, assigned_at=data.assigned_at, received_at=data.lead.received_at,
+                        captured_at=data.lead.captured_at)
+    clock_id = str(uuid.uuid4())
+    lead = {"name": data.lead.name, "company": data.lead.company, "source": data.lead.source,
+            "campaign": data.lead.campaign}
+    await insert_clock(session, clock, policy, clock_id=clock_id, lead_id=data.lead_id, partition=partition,
+                       assignment_event_id=event.id, team=data.team, rep_id=data.rep_id, urgency=data.urgency,
+                       source=data.lead.source, campaign=data.lead.campaign, lead=lead, policy_version=active.number,
+                       history=[{"at": now.isoformat(), "what": f"started for {data.rep_id} ({data.reason})"}])
+    # Activities can overtake their assignment (they travel on another topic): apply those already here.
+    t = tables.touches
+    earlier = (await session.execute(select(t).where(t.c.lead_id == data.lead_id, t.c.occurred_at >= data.assigned_at)
+                                     .order_by(t.c.occurred_at))).all()
+    for touch in earlier:
+        await apply_touch(session, await _clock_row(session, clock_id), touch, now=now)
+    return clock_id
+
+
+async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now: datetime) -> None:
+    """Keep the activity (an assignment may still be on its way) and apply it to the lead's open clocks."""
+    t = tables.touches
+    if (await session.execute(select(t.c.activity_id).where(t.c.activity_id == data.activity_id))).first():
+        return
+    await session.execute(insert(t).values(activity_id=data.activity_id, lead_id=data.lead_id, type=data.type,
+                                           direction=data.direction, status=data.status, rep_id=data.rep_id,
+                                           occurred_at=data.occurred_at))
+    for row in await _open_clocks(session, data.lead_id):
+        await apply_touch(session, row, data, now=now)
+
+
+def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock) -> Handler:
+    async def handle(event: CloudEvent, session: AsyncSession, partition: int) -> None:
+        if event.type not in ("lead.assigned", "activity.recorded"):
+            return
+        data = parse_data(event)
+        if isinstance(data, LeadAssigned):
+            await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now())
+        elif isinstance(data, ActivityRecorded):
+            await record_activity(session, data, now=clock.now())
+
+    return handle

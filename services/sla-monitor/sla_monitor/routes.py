@@ -1,0 +1,213 @@
+"""The SLA monitor's admin API: policies, clocks, subscriptions with their delivery log, reports."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import Clock
+from sla_monitor import tables
+from sla_monitor.domain.policies import InvalidPolicies
+from sla_monitor.domain.reports import COLUMNS, ClockFacts, speed_to_lead
+from sla_monitor.ssrf import UnsafeTarget, check_target
+
+router = APIRouter(prefix="/v1")
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+EVENT_TYPES = ["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled"]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# ---- policies ---------------------------------------------------------------------------------------------
+
+@router.get("/sla/policies", tags=["policies"])
+async def get_policies(request: Request, session: SessionDep) -> dict[str, Any]:
+    """The active SLA policies and their version."""
+    active = await request.app.state.policies.active(session)
+    return {"version": active.number, **active.document}
+
+
+@router.put("/sla/policies", tags=["policies"], responses={422: {"description": "Every problem, with its path."}},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}}}}})
+async def put_policies(request: Request, session: SessionDep, clock: ClockDep) -> Any:
+    """Validate and activate new policies; clocks already running keep the window they started with."""
+    body = await request.body()
+    yaml_body = request.headers.get("content-type", "").split(";")[0].strip().lower() in YAML_TYPES
+    try:
+        try:
+            document = yaml.safe_load(body) if yaml_body else json.loads(body)
+        except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidPolicies([{"path": "body", "message": f"cannot be read: {exc}"}]) from None
+        if isinstance(document, dict):
+            document.pop("version", None)
+        async with session.begin():
+            active = await request.app.state.policies.save(session, document, origin="api", now=clock.now())
+    except InvalidPolicies as exc:
+        return JSONResponse(status_code=422, content={
+            "detail": f"The policies have {len(exc.errors)} problem(s); nothing was changed.",
+            "errors": [{"field": e["path"], "message": e["message"]} for e in exc.errors]})
+    return {"version": active.number, **active.document}
+
+
+# ---- clocks -----------------------------------------------------------------------------------------------
+
+def _clock_view(row: Any) -> dict[str, Any]:
+    return {
+        "clock_id": row.clock_id, "policy": "first_response", "urgency": row.urgency, "team": row.team,
+        "rep_id": row.rep_id, "state": row.state, "started_at": _iso(row.started_at), "due_at": _iso(row.due_at),
+        "warn_at": _iso(row.warn_at), "warned_at": _iso(row.warned_at), "breached_at": _iso(row.breached_at),
+        "met_at": _iso(row.responded_at) if row.state == "met" else None, "responded_at": _iso(row.responded_at),
+        "response_seconds": row.response_seconds, "cancelled_at": _iso(row.cancelled_at),
+        "escalation_level": row.escalation_level, "follow_up": row.follow_up, "touches": row.touches,
+        "policy_version": row.policy_version, "history": row.history,
+    }
+
+
+@router.get("/sla/clocks/{lead_id}", tags=["clocks"], responses={404: {}})
+async def get_clocks(lead_id: str, session: SessionDep) -> dict[str, Any]:
+    """Every clock of the lead, oldest first (a reassignment starts a new one)."""
+    c = tables.clocks
+    rows = (await session.execute(select(c).where(c.c.lead_id == lead_id).order_by(c.c.started_at))).all()
+    if not rows:
+        raise HTTPException(404, detail=f"No clock has started for lead {lead_id!r} (yet).")
+    return {"lead_id": lead_id, "clocks": [_clock_view(r) for r in rows]}
+
+
+# ---- subscriptions ----------------------------------------------------------------------------------------
+
+class SubscriptionFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str | list[str] | None = None
+    urgency: Literal["hot", "warm", "cold"] | list[Literal["hot", "warm", "cold"]] | None = None
+    level: int | list[int] | None = None
+
+
+class NewSubscription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(max_length=2048)]
+    events: Annotated[list[Literal["sla.warning", "sla.breached", "sla.met", "lead.recycled",
+                                   "subscription.disabled"]], Field(min_length=1)] = ["sla.breached"]
+    filter: SubscriptionFilter = SubscriptionFilter()
+    format: Literal["cloudevents", "slack"] = "cloudevents"
+
+
+def _subscription_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "url": row.url, "events": row.events, "filter": row.filter, "format": row.format,
+            "active": row.active, "consecutive_failures": row.consecutive_failures,
+            "created_at": _iso(row.created_at), "disabled_at": _iso(row.disabled_at)}
+
+
+@router.post("/subscriptions", status_code=201, tags=["subscriptions"], responses={422: {}})
+async def create_subscription(new: NewSubscription, request: Request, session: SessionDep,
+                              clock: ClockDep) -> dict[str, Any]:
+    """Subscribe a webhook; the answer carries the signing secret, shown only this once."""
+    try:
+        await check_target(new.url, allow_private=request.app.state.settings.allow_private_webhook_targets)
+    except UnsafeTarget as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    subscription_id = str(uuid.uuid4())
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    async with session.begin():
+        await session.execute(insert(tables.subscriptions).values(
+            id=subscription_id, url=new.url, events=list(new.events),
+            filter=new.filter.model_dump(exclude_none=True), format=new.format, secret=secret, active=True,
+            consecutive_failures=0, created_at=clock.now()))
+    return {"id": subscription_id, "secret": secret, "url": new.url, "events": new.events,
+            "filter": new.filter.model_dump(exclude_none=True), "format": new.format}
+
+
+@router.get("/subscriptions", tags=["subscriptions"])
+async def list_subscriptions(session: SessionDep) -> dict[str, Any]:
+    rows = (await session.execute(select(tables.subscriptions).order_by(tables.subscriptions.c.created_at))).all()
+    return {"subscriptions": [_subscription_view(r) for r in rows]}
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"], responses={404: {}})
+async def delete_subscription(subscription_id: str, session: SessionDep) -> Response:
+    async with session.begin():
+        gone = await session.execute(delete(tables.subscriptions).where(tables.subscriptions.c.id == subscription_id))
+    if gone.rowcount == 0:  # type: ignore[attr-defined]
+        raise HTTPException(404, detail=f"No subscription {subscription_id!r}.")
+    return Response(status_code=204)
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries", tags=["subscriptions"], responses={404: {}})
+async def list_deliveries(subscription_id: str, session: SessionDep,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """The delivery log, newest first: state, attempts, last status or error, next attempt."""
+    found = (await session.execute(select(tables.subscriptions.c.id)
+                                   .where(tables.subscriptions.c.id == subscription_id))).first()
+    if found is None:
+        raise HTTPException(404, detail=f"No subscription {subscription_id!r}.")
+    d = tables.deliveries
+    rows = (await session.execute(select(d).where(d.c.subscription_id == subscription_id)
+                                  .order_by(d.c.id.desc()).limit(limit))).all()
+    return {"deliveries": [{
+        "id": r.id, "event_id": r.event_id, "event_type": r.event_type, "lead_id": r.lead_id, "state": r.state,
+        "attempts": r.attempts, "last_status": r.last_status, "last_error": r.last_error,
+        "next_attempt_at": _iso(r.next_attempt_at), "created_at": _iso(r.created_at),
+        "delivered_at": _iso(r.delivered_at)} for r in rows]}
+
+
+# ---- reports ----------------------------------------------------------------------------------------------
+
+@router.get("/reports/speed-to-lead", tags=["reports"], responses={200: {"content": {"text/csv": {}}}})
+async def speed_to_lead_report(
+    request: Request, session: SessionDep,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+    group_by: Annotated[Literal["team", "rep", "source", "campaign"], Query()] = "team",
+) -> Any:
+    """First-response clocks started in ``[from, to)``, grouped; ``Accept: text/csv`` gives CSV."""
+    c = tables.clocks
+    column = {"team": c.c.team, "rep": c.c.rep_id, "source": c.c.source, "campaign": c.c.campaign}[group_by]
+    conditions: list[Any] = [c.c.cancelled_at.is_(None) | c.c.responded_at.is_not(None) | c.c.breached_at.is_not(None)]
+    if from_ is not None:
+        conditions.append(c.c.started_at >= from_)
+    if to is not None:
+        conditions.append(c.c.started_at < to)
+    rows = (await session.execute(select(func.coalesce(column, "(none)").label("grp"), c.c.lead_id, c.c.state,
+                                         c.c.breached_at, c.c.response_seconds, c.c.touches)
+                                  .where(and_(*conditions)))).all()
+    report = speed_to_lead([ClockFacts(r.grp, r.lead_id, r.state, r.breached_at is not None, r.response_seconds,
+                                       r.touches) for r in rows])
+    if "text/csv" in request.headers.get("accept", ""):
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(report)
+        return Response(out.getvalue(), media_type="text/csv")
+    return {"group_by": group_by, "from": _iso(from_), "to": _iso(to), "groups": report}

@@ -1,0 +1,23 @@
+"""SLA monitor configuration, read once from the environment at start."""
+
+from __future__ import annotations
+
+from shared.settings import ServiceSettings, sqlite_url
+
+
+class SlaMonitorSettings(ServiceSettings):
+    sla_monitor_database_url: str = sqlite_url("sla-monitor")
+    sla_monitor_port: int = 8002
+    #: SLA policies that seed an empty database (afterwards PUT /v1/sla/policies changes them).
+    sla_policies_path: str = "config/sla-policies.yaml"
+    #: Allow webhook URLs that resolve to loopback or private addresses (local development only).
+    allow_private_webhook_targets: bool = False
+    #: The ticker never sleeps longer than this, so a due clock fires well within a second.
+    ticker_max_sleep_seconds: float = 0.25
+    webhook_timeout_seconds: float = 10.0
+    #: Attempts per delivery; with the backoff below they span more than 24 hours.
+    delivery_max_attempts: int = 20
+    delivery_first_retry_seconds: float = 5.0
+    delivery_max_retry_seconds: float = 6 * 3600.0
+    #: A subscription whose deliveries fail this many times in a row is disabled.
+    subscription_max_consecutive_failures: int = 50

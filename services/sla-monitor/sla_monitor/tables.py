@@ -1,0 +1,102 @@
+"""The SLA monitor database: policies, clocks, touches, subscriptions and the delivery log."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+from shared.db import UTCDateTime
+from shared.inbox import processed_events_table
+from shared.outbox import outbox_table
+from shared.versioned import versions_table
+
+metadata = MetaData()
+
+policy_versions = versions_table("policy_versions", metadata)
+
+clocks = Table(
+    "clocks",
+    metadata,
+    Column("clock_id", String(36), primary_key=True),
+    Column("lead_id", String(36), nullable=False, index=True),
+    Column("partition", Integer(), nullable=False),
+    Column("assignment_event_id", String(64), nullable=False, unique=True),
+    Column("team", String(64), nullable=False),
+    Column("rep_id", String(64), nullable=True),
+    Column("urgency", String(8), nullable=False),
+    Column("source", String(64), nullable=True),
+    Column("campaign", String(255), nullable=True),
+    Column("lead", JSON(), nullable=False),  # name, company, source, campaign for alerts
+    Column("policy", JSON(), nullable=False),  # the policy as it was when the clock started
+    Column("policy_version", Integer(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("assigned_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("warn_at", UTCDateTime(), nullable=True),
+    Column("warned_at", UTCDateTime(), nullable=True),
+    Column("breached_at", UTCDateTime(), nullable=True),
+    Column("responded_at", UTCDateTime(), nullable=True),
+    Column("cancelled_at", UTCDateTime(), nullable=True),
+    Column("response_seconds", Float(), nullable=True),
+    Column("escalation_level", Integer(), nullable=False),
+    Column("follow_up", String(16), nullable=True),
+    Column("touches", Integer(), nullable=False),
+    Column("last_touch_at", UTCDateTime(), nullable=True),
+    Column("gap_alerted", Boolean(), nullable=False),
+    #: When the ticker next has something to do for this clock; NULL once nothing is left.
+    Column("next_action_at", UTCDateTime(), nullable=True),
+    Column("history", JSON(), nullable=False),
+    Index("ix_clocks_partition_next_action_at", "partition", "next_action_at"),
+    Index("ix_clocks_started_at", "started_at"),
+)
+
+touches = Table(
+    "touches",
+    metadata,
+    Column("activity_id", String(255), primary_key=True),
+    Column("lead_id", String(36), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("direction", String(16), nullable=True),
+    Column("status", String(64), nullable=True),
+    Column("rep_id", String(64), nullable=True),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Index("ix_touches_lead_id_occurred_at", "lead_id", "occurred_at"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("events", JSON(), nullable=False),
+    Column("filter", JSON(), nullable=False),
+    Column("format", String(16), nullable=False),  # cloudevents | slack
+    Column("secret", String(128), nullable=False),
+    Column("active", Boolean(), nullable=False),
+    Column("consecutive_failures", Integer(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("lead_id", String(36), nullable=False),
+    Column("payload", Text(), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("last_status", Integer(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_deliveries_subscription", "subscription_id", "id"),
+)
+
+processed_events = processed_events_table(metadata)
+outbox = outbox_table(metadata)

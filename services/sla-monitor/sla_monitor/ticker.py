@@ -1,0 +1,107 @@
+"""The ticker fires due clocks: warnings, breaches, escalations and follow-up checks.
+
+It finds due work through the ``(partition, next_action_at)`` index, never by scanning all clocks, and only for
+the partitions this instance owns in the consumer group, so two instances split the clocks and a survivor
+takes over a dead instance's clocks after the rebalance. It sleeps until the earliest due time (at most
+``max_sleep``) and is woken early when a clock changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.logging import get_logger
+from sla_monitor import tables
+from sla_monitor.alerts import emit
+from sla_monitor.clock_store import clock_from_row, policy_of, save_clock
+from sla_monitor.domain.clock import Breached, Met, Recycled, Warned, tick
+from sla_monitor.metrics import ALERT_LATENESS, ALERTS
+
+log = get_logger(__name__)
+
+_KIND = {Warned: "warning", Breached: "breached", Met: "met", Recycled: "recycled"}
+
+
+class Ticker:
+    def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], clock: Clock,
+                 partitions: Callable[[], frozenset[int]], after_fire: Callable[[], None],
+                 max_sleep: float = 0.25, batch_size: int = 500) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+        self._partitions = partitions
+        self._after_fire = after_fire
+        self._max_sleep = max_sleep
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                fired = await self.fire_due()
+                if fired >= self._batch_size:
+                    continue  # more is due right now
+                delay = await self._seconds_to_next()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("sla.ticker_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                delay = 1.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def fire_due(self) -> int:
+        """Fire every due clock of the owned partitions (one batch); returns how many clocks acted."""
+        partitions = self._partitions()
+        if not partitions:
+            return 0
+        now = self._clock.now()
+        c = tables.clocks
+        async with self._session_factory.begin() as session:
+            rows = (await session.execute(
+                select(c).where(c.c.partition.in_(partitions), c.c.next_action_at <= now)
+                .order_by(c.c.next_action_at).limit(self._batch_size)
+                .with_for_update(skip_locked=True))).all()
+            for row in rows:
+                clock, happened = tick(clock_from_row(row), policy_of(row), now=now)
+                notes = []
+                for happening in happened:
+                    kind = _KIND[type(happening)]
+                    ALERTS.labels(kind=kind).inc()
+                    notes.append(f"{kind}" + (f" level {happening.level}" if isinstance(happening, Breached) else ""))
+                    if isinstance(happening, Breached | Warned):
+                        ALERT_LATENESS.observe((now - row.next_action_at).total_seconds())
+                await save_clock(session, row, clock, note=", ".join(notes) or None, now=now)
+                await emit(session, row, happened, now=now)
+        if rows:
+            self._after_fire()
+        return len(rows)
+
+    async def _seconds_to_next(self) -> float:
+        partitions = self._partitions()
+        if not partitions:
+            return self._max_sleep
+        c = tables.clocks
+        async with self._session_factory() as session:
+            next_at = (await session.execute(select(func.min(c.c.next_action_at))
+                                             .where(c.c.partition.in_(partitions)))).scalar()
+        if next_at is None:
+            return self._max_sleep
+        wait = (next_at - self._clock.now()) / timedelta(seconds=1)
+        return min(self._max_sleep, max(0.0, wait))
