@@ -12,7 +12,7 @@ help:
 	@echo "make run-broker     the embedded Kafka-compatible broker on 127.0.0.1:9092"
 	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"
 	@echo "make test           the whole suite (set TEST_DATABASE_URL to include PostgreSQL)"
-	@echo "make lint           ruff"
+	@echo "make lint           ruff and mypy"
 	@echo "make bench          benchmarks (reported, not asserted)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -46,6 +46,7 @@ test-unit: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy shared devstack services/intake/intake services/router/lead_router services/sla-monitor/sla_monitor
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
