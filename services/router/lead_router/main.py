@@ -109,6 +109,7 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     app.state.session_factory = session_factory
     app.state.documents = documents
     app.state.clock = clock
+    app.state.consumer = consumer
     install_error_handlers(app)
     app.include_router(ops_router(readiness))
     app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])

@@ -128,6 +128,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     app.state.policies = policies
     app.state.clock = clock
     app.state.ticker = ticker
+    app.state.consumer = consumer
     install_error_handlers(app)
     app.include_router(ops_router(readiness))
     app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])
