@@ -122,6 +122,10 @@ class OutboxRelay:
         """Publish one batch of pending events in order; return how many were published."""
         table = self._table
         async with self._session_factory.begin() as session:
+            if session.bind.dialect.name == "sqlite":
+                # SQLite has no row locks: take its write lock first, so that two relays on one database
+                # file publish one after the other instead of both publishing the same rows.
+                await session.execute(update(table).where(table.c.id == -1).values(published_at=None))
             rows = (await session.execute(
                 select(table.c.id, table.c.topic, table.c.key, table.c.payload)
                 .where(table.c.published_at.is_(None))
