@@ -122,7 +122,7 @@ class OutboxRelay:
         """Publish one batch of pending events in order; return how many were published."""
         table = self._table
         async with self._session_factory.begin() as session:
-            if session.bind.dialect.name == "sqlite":
+            if session.get_bind().dialect.name == "sqlite":
                 # SQLite has no row locks: take its write lock first, so that two relays on one database
                 # file publish one after the other instead of both publishing the same rows.
                 await session.execute(update(table).where(table.c.id == -1).values(published_at=None))
