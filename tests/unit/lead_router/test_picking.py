@@ -47,7 +47,8 @@ def test_a_rep_at_capacity_is_skipped_and_a_patched_capacity_wins_over_the_docum
 
 
 def test_working_hours_are_read_in_each_reps_own_time_zone() -> None:
-    team = _team(reps=[{"id": "rep-ny", "timezone": "America/New_York"}, {"id": "rep-berlin", "timezone": "Europe/Berlin"}],
+    team = _team(reps=[{"id": "rep-ny", "timezone": "America/New_York"},
+                       {"id": "rep-berlin", "timezone": "Europe/Berlin"}],
                  working_hours={"days": {d: ["09:00", "12:00"] for d in ("mon", "tue", "wed", "thu", "fri")}})
     pick = pick_rep(team, {}, Cursor(), NOW)
     assert pick.rep_id == "rep-ny"
