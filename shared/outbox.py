@@ -50,17 +50,26 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
-async def add_to_outbox(session: AsyncSession, table: Table, event: CloudEvent, *, topic: str | None = None) -> None:
-    """Queue ``event`` for publishing; it is published only if the surrounding transaction commits."""
-    model = EVENT_TYPES.get(event.type)
+def outbox_row(event: CloudEvent, *, topic: str | None = None) -> dict[str, object]:
+    """The outbox row of ``event``; its topic comes from the event type unless given."""
     if topic is None:
+        model = EVENT_TYPES.get(event.type)
         if model is None:
             raise ValueError(f"Event type {event.type!r} has no topic; pass one.")
         topic = model.topic
-    await session.execute(insert(table).values(
-        event_id=event.id, topic=topic, key=event.subject, payload=event.to_json(),
-        created_at=datetime.now(UTC),
-    ))
+    return {"event_id": event.id, "topic": topic, "key": event.subject, "payload": event.to_json(),
+            "created_at": datetime.now(UTC)}
+
+
+async def add_to_outbox(session: AsyncSession, table: Table, event: CloudEvent, *, topic: str | None = None) -> None:
+    """Queue ``event`` for publishing; it is published only if the surrounding transaction commits."""
+    await session.execute(insert(table).values(**outbox_row(event, topic=topic)))
+
+
+async def add_many_to_outbox(session: AsyncSession, table: Table, events: list[CloudEvent]) -> None:
+    """Queue several events with one statement, in order."""
+    if events:
+        await session.execute(insert(table), [outbox_row(event) for event in events])
 
 
 async def pending_count(session: AsyncSession, table: Table) -> int:

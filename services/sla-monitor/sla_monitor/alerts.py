@@ -1,12 +1,14 @@
 """What a clock's happenings become: events on ``sla.alerts`` (via the outbox) and webhook deliveries.
 
 Both are written in the transaction that changed the clock, so an alert exists exactly when its clock says
-it fired — no matter how often the process crashes or a message is redelivered.
+it fired — no matter how often the process crashes or a message is redelivered. The ticker fires clocks in
+batches, so alerts are collected first and written with one statement per table.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import CloudEvent, EventData, LeadRecycled, ReassignmentRequested, SlaBreached, SlaMet, SlaWarning
-from shared.outbox import add_to_outbox
+from shared.outbox import add_many_to_outbox
 from sla_monitor import tables
 from sla_monitor.domain.clock import Breached, Happening, Met, Recycled, Warned
 
@@ -49,7 +51,8 @@ def events_for(row: Row[Any], happening: Happening) -> list[EventData]:
                          reason="the follow-up cadence ended without a reply; back to nurture")]
 
 
-def _wanted(subscription: Row[Any], event_type: str, data: dict[str, Any]) -> bool:
+def wants(subscription: Row[Any], event_type: str, data: dict[str, Any]) -> bool:
+    """Whether a subscription's event types and filter (team, urgency, level) select this event."""
     if subscription.events and event_type not in subscription.events and "*" not in subscription.events:
         return False
     for key, wanted in (subscription.filter or {}).items():
@@ -76,30 +79,51 @@ def slack_message(event: CloudEvent, *, now: datetime) -> dict[str, str]:
     return {"text": " — ".join(parts)}
 
 
-async def fan_out(session: AsyncSession, event: CloudEvent, *, now: datetime) -> int:
-    """Queue a delivery of ``event`` to every active subscription that wants it."""
+@dataclass
+class Alerts:
+    """Events and deliveries collected for one transaction."""
+
+    subscriptions: list[Row[Any]]
+    now: datetime
+    events: list[CloudEvent] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, row: Row[Any], happenings: list[Happening]) -> None:
+        for happening in happenings:
+            for data in events_for(row, happening):
+                event = CloudEvent.wrap(data, source=EVENT_SOURCE, time=self.now)
+                self.events.append(event)
+                if not isinstance(data, ReassignmentRequested):
+                    self._fan_out(event)
+
+    def _fan_out(self, event: CloudEvent) -> None:
+        for subscription in self.subscriptions:
+            if not wants(subscription, event.type, event.data):
+                continue
+            body = slack_message(event, now=self.now) if subscription.format == "slack" else event.model_dump(
+                mode="json")
+            self.deliveries.append({
+                "subscription_id": subscription.id, "event_id": event.id, "event_type": event.type,
+                "lead_id": event.subject, "payload": json.dumps(body, separators=(",", ":")), "state": "pending",
+                "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
+
+    async def write(self, session: AsyncSession) -> None:
+        await add_many_to_outbox(session, tables.outbox, self.events)
+        if self.deliveries:
+            await session.execute(insert(tables.deliveries), self.deliveries)
+
+
+async def collect(session: AsyncSession, *, now: datetime) -> Alerts:
+    """An empty collection that knows the active subscriptions."""
     subscriptions = (await session.execute(
         select(tables.subscriptions).where(tables.subscriptions.c.active.is_(True)))).all()
-    queued = 0
-    for subscription in subscriptions:
-        if not _wanted(subscription, event.type, event.data):
-            continue
-        body = slack_message(event, now=now) if subscription.format == "slack" else event.model_dump(mode="json")
-        await session.execute(insert(tables.deliveries).values(
-            subscription_id=subscription.id, event_id=event.id, event_type=event.type, lead_id=event.subject,
-            payload=json.dumps(body, separators=(",", ":")), state="pending", attempts=0, next_attempt_at=now,
-            created_at=now))
-        queued += 1
-    return queued
+    return Alerts(list(subscriptions), now)
 
 
-async def emit(session: AsyncSession, row: Row[Any], happenings: list[Happening], *, now: datetime) -> int:
-    """Write every event of ``happenings`` to the outbox and queue its deliveries; returns deliveries queued."""
-    queued = 0
-    for happening in happenings:
-        for data in events_for(row, happening):
-            event = CloudEvent.wrap(data, source=EVENT_SOURCE, time=now)
-            await add_to_outbox(session, tables.outbox, event)
-            if not isinstance(data, ReassignmentRequested):
-                queued += await fan_out(session, event, now=now)
-    return queued
+async def emit(session: AsyncSession, row: Row[Any], happenings: list[Happening], *, now: datetime) -> None:
+    """Write the events of one clock's ``happenings`` and queue their deliveries."""
+    if not happenings:
+        return
+    alerts = await collect(session, now=now)
+    alerts.add(row, happenings)
+    await alerts.write(session)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.clock import Clock
 from shared.logging import get_logger
 from sla_monitor import tables
-from sla_monitor.alerts import emit
-from sla_monitor.clock_store import clock_from_row, policy_of, save_clock
+from sla_monitor.alerts import collect
+from sla_monitor.clock_store import clock_from_row, policy_of, save_clocks
 from sla_monitor.domain.clock import Breached, Met, Recycled, Warned, tick
 from sla_monitor.metrics import ALERT_LATENESS, ALERTS
 
@@ -78,6 +78,8 @@ class Ticker:
                 select(c).where(c.c.partition.in_(partitions), c.c.next_action_at <= now)
                 .order_by(c.c.next_action_at).limit(self._batch_size)
                 .with_for_update(skip_locked=True))).all()
+            alerts = await collect(session, now=now)
+            changes = []
             for row in rows:
                 clock, happened = tick(clock_from_row(row), policy_of(row), now=now)
                 notes = []
@@ -87,8 +89,10 @@ class Ticker:
                     notes.append(f"{kind}" + (f" level {happening.level}" if isinstance(happening, Breached) else ""))
                     if isinstance(happening, Breached | Warned):
                         ALERT_LATENESS.observe((now - row.next_action_at).total_seconds())
-                await save_clock(session, row, clock, note=", ".join(notes) or None, now=now)
-                await emit(session, row, happened, now=now)
+                changes.append((row, clock, ", ".join(notes) or None))
+                alerts.add(row, happened)
+            await save_clocks(session, changes, now=now)
+            await alerts.write(session)
         if rows:
             self._after_fire()
         return len(rows)
