@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -157,10 +158,19 @@ class RoutingConfig(_Strict):
         return self
 
     def team(self, team_id: str) -> Team:
-        return next(t for t in self.teams if t.id == team_id)
+        return self._teams_by_id[team_id]
 
     def rules_in_order(self) -> list[Rule]:
-        return sorted(self.rules, key=lambda r: (r.priority, self.rules.index(r)))
+        """Rules by ascending priority; equal priorities keep their document order."""
+        return self._ordered_rules
+
+    @cached_property
+    def _ordered_rules(self) -> list[Rule]:
+        return [rule for _, rule in sorted(enumerate(self.rules), key=lambda pair: (pair[1].priority, pair[0]))]
+
+    @cached_property
+    def _teams_by_id(self) -> dict[str, Team]:
+        return {team.id: team for team in self.teams}
 
 
 class InvalidDocument(ValueError):
