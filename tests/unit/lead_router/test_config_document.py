@@ -64,3 +64,9 @@ def test_yaml_reading_norway_as_false_gets_a_helpful_message() -> None:
 
 def test_a_document_that_is_not_a_mapping_is_refused() -> None:
     assert _errors(["teams"]) == {"": "the routing document must be a mapping"}
+
+
+def test_field_problems_and_reference_problems_are_reported_together() -> None:
+    doc = document(strategy="coin_flip")
+    doc["rules"][0]["team"] = "ghosts"
+    assert set(_errors(doc)) == {"teams[0].strategy", "rules[0].team"}

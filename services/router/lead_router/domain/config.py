@@ -14,8 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.validation import errors_with_paths
 
-_CROSS_REFERENCE = "cross-reference errors:\n"
-
 Strategy = Literal["round_robin", "weighted", "least_loaded"]
 Urgency = Literal["hot", "warm", "cold"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -138,25 +136,6 @@ class RoutingConfig(_Strict):
     fallback: Fallback
     ownership: Ownership = Ownership()
 
-    @model_validator(mode="after")
-    def _references(self) -> RoutingConfig:
-        errors: list[str] = []
-        team_ids = [t.id for t in self.teams]
-        for index, team_id in enumerate(team_ids):
-            if team_ids.index(team_id) != index:
-                errors.append(f"teams[{index}].id: duplicate team id {team_id!r}")
-        rule_ids = [r.id for r in self.rules]
-        for index, rule in enumerate(self.rules):
-            if rule_ids.index(rule.id) != index:
-                errors.append(f"rules[{index}].id: duplicate rule id {rule.id!r}")
-            if rule.team not in team_ids:
-                errors.append(f"rules[{index}].team: unknown team {rule.team!r}")
-        if self.fallback.team not in team_ids:
-            errors.append(f"fallback.team: unknown team {self.fallback.team!r}")
-        if errors:
-            raise ValueError(_CROSS_REFERENCE + "\n".join(errors))
-        return self
-
     def team(self, team_id: str) -> Team:
         return self._teams_by_id[team_id]
 
@@ -182,22 +161,47 @@ class InvalidDocument(ValueError):
 
 
 def parse_document(document: Any) -> RoutingConfig:
-    """Validate a whole routing document; raise ``InvalidDocument`` listing every problem with its path."""
+    """Validate a whole routing document; raise ``InvalidDocument`` listing every problem with its path.
+
+    Field problems and cross-references (unknown teams, duplicate ids) are both reported in one go.
+    """
     if not isinstance(document, dict):
         raise InvalidDocument([{"path": "", "message": "the routing document must be a mapping"}])
-    try:
-        return RoutingConfig.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidDocument(_errors_with_paths(exc)) from None
-
-
-def _errors_with_paths(exc: ValidationError) -> list[dict[str, str]]:
     errors = []
-    for error in errors_with_paths(exc):
-        if error["message"].startswith(_CROSS_REFERENCE):
-            for line in error["message"].removeprefix(_CROSS_REFERENCE).splitlines():
-                path, _, message = line.partition(": ")
-                errors.append({"path": path, "message": message})
-        else:
-            errors.append(error)
+    try:
+        config = RoutingConfig.model_validate(document)
+    except ValidationError as exc:
+        errors = errors_with_paths(exc)
+    errors += reference_errors(document)
+    if errors:
+        raise InvalidDocument(errors)
+    return config
+
+
+def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = document.get(key)
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _duplicates(items: list[tuple[int, dict[str, Any]]], prefix: str, what: str) -> list[dict[str, str]]:
+    seen: set[Any] = set()
+    errors = []
+    for index, item in items:
+        if item.get("id") in seen:
+            errors.append({"path": f"{prefix}[{index}].id", "message": f"duplicate {what} id {item.get('id')!r}"})
+        seen.add(item.get("id"))
+    return errors
+
+
+def reference_errors(document: dict[str, Any]) -> list[dict[str, str]]:
+    """Problems between parts of the document: duplicate team or rule ids, rules or fallback naming no team."""
+    teams, rules = _items(document, "teams"), _items(document, "rules")
+    team_ids = {team.get("id") for _, team in teams}
+    errors = _duplicates(teams, "teams", "team") + _duplicates(rules, "rules", "rule")
+    for index, rule in rules:
+        if "team" in rule and rule["team"] not in team_ids:
+            errors.append({"path": f"rules[{index}].team", "message": f"unknown team {rule['team']!r}"})
+    fallback = document.get("fallback")
+    if isinstance(fallback, dict) and "team" in fallback and fallback["team"] not in team_ids:
+        errors.append({"path": "fallback.team", "message": f"unknown team {fallback['team']!r}"})
     return errors
