@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import SecretStr, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.clock import Clock, SystemClock
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 
@@ -151,3 +154,37 @@ def publish_schemas(app: FastAPI, *models: type[Any]) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def service_app(*, title: str, description: str, lifespan: Any, engine: Any, publisher: Any,
+                **state: Any) -> FastAPI:
+    """A service's FastAPI app: readable 422s, the ops endpoints (readiness = database and broker) and
+    ``state`` on ``app.state``."""
+    from shared.db import ping
+
+    async def readiness() -> dict[str, str]:
+        results: dict[str, str] = {}
+        await check("database", lambda: ping(engine), results)
+        await check("broker", publisher.ping, results)
+        return results
+
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    for name, value in state.items():
+        setattr(app.state, name, value)
+    install_error_handlers(app)
+    app.include_router(ops_router(readiness))
+    return app
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A database session from the app's session factory, closed after the request."""
+    async with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    return getattr(request.app.state, "clock", None) or SystemClock()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -7,7 +7,6 @@ publishing and marking, the event is published again and consumers drop it by it
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
@@ -31,6 +30,7 @@ from shared.db import UTCDateTime
 from shared.events import EVENT_TYPES, CloudEvent
 from shared.kafka import EventPublisher
 from shared.logging import get_logger
+from shared.workers import Worker
 
 log = get_logger(__name__)
 
@@ -77,55 +77,37 @@ async def pending_count(session: AsyncSession, table: Table) -> int:
     return int(result.scalar_one())
 
 
-class OutboxRelay:
+class OutboxRelay(Worker):
     """Publish the outbox to Kafka: woken by ``notify()`` after a commit, or every ``poll_interval`` seconds."""
+
+    name = "outbox"
 
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], table: Table,
                  publisher: EventPublisher, poll_interval: float = 0.5, batch_size: int = 200,
                  retention: timedelta = timedelta(days=7)) -> None:
+        super().__init__()
         self._session_factory = session_factory
         self._table = table
         self._publisher = publisher
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._retention = retention
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._last_cleanup = datetime.min.replace(tzinfo=UTC)
         self.published_total = 0
 
     def notify(self) -> None:
-        self._wake.set()
+        self.wake()
 
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+    async def work(self) -> bool:
+        if not self._publisher.started:
+            await self._publisher.start()  # the broker may have been away at start
+        if datetime.now(UTC) - self._last_cleanup > timedelta(hours=1):
+            await self._delete_old()
+            self._last_cleanup = datetime.now(UTC)
+        return await self.publish_pending() > 0
 
-    async def run(self) -> None:
-        failures = 0
-        last_cleanup = datetime.min.replace(tzinfo=UTC)
-        while not self._stopping.is_set():
-            try:
-                if not self._publisher.started:
-                    await self._publisher.start()
-                published = await self.publish_pending()
-                failures = 0
-                if datetime.now(UTC) - last_cleanup > timedelta(hours=1):
-                    await self._delete_old()
-                    last_cleanup = datetime.now(UTC)
-                if published:
-                    continue
-                delay = self._poll_interval
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                delay = min(10.0, 0.25 * 2 ** failures)
-                log.warning("outbox.publish_failed", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+    async def idle_seconds(self) -> float:
+        return self._poll_interval
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending events in order; return how many were published."""

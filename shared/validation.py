@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationError
 
 
 def error_path(loc: tuple[int | str, ...]) -> str:
@@ -20,3 +22,18 @@ def errors_with_paths(exc: ValidationError, *, root: str = "document") -> list[d
             message = f"{message}, got {err.get('input')!r}"
         errors.append({"path": error_path(err["loc"]) or root, "message": message})
     return errors
+
+
+def iana_time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone; a ValueError with an example otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"invalid time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
+    return value
+
+
+#: An annotation for time-zone fields of pydantic models.
+TimeZone = Annotated[str, AfterValidator(iana_time_zone)]

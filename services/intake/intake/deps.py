@@ -1,34 +1,21 @@
-"""FastAPI dependencies: settings, sessions, the caller's API key, the clock."""
+"""FastAPI dependencies of intake: settings and the caller's credentials (sessions and the clock come from
+``shared.http``)."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.settings import IntakeSettings
-from shared.clock import Clock, SystemClock
 
 
 def get_settings(request: Request) -> IntakeSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_clock(request: Request) -> Clock:
-    return getattr(request.app.state, "clock", None) or SystemClock()
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.session_factory() as session:
-        yield session
-
-
 SettingsDep = Annotated[IntakeSettings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def _client_for_key(settings: IntakeSettings, given: str) -> str | None:

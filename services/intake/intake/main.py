@@ -14,11 +14,12 @@ from intake.normalize import LeadSubmission
 from intake.routes import activities, leads
 from intake.settings import IntakeSettings
 from shared import db
-from shared.http import BodySizeLimit, check, install_error_handlers, ops_router, publish_schemas
+from shared.http import BodySizeLimit, publish_schemas, service_app
 from shared.kafka import EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.topics import ALL_TOPICS
+from shared.workers import start_all, stop_all
 
 log = get_logger(__name__)
 
@@ -34,14 +35,12 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The broker may be away at start: intake still accepts leads and the relay publishes them later.
         topics_ready = asyncio.create_task(ensure_topics(settings, ALL_TOPICS, timeout=3600))
-        relay_task = asyncio.create_task(relay.run())
+        tasks = start_all([relay])
         log.info("intake.started", port=settings.intake_port)
         try:
             yield
         finally:
-            await relay.stop()
-            with suppress(asyncio.CancelledError):
-                await asyncio.wait_for(relay_task, timeout=10)
+            await stop_all([relay], tasks)
             topics_ready.cancel()
             with suppress(asyncio.CancelledError, Exception):
                 await topics_ready
@@ -49,19 +48,9 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             await engine.dispose()
             log.info("intake.stopped")
 
-    async def readiness() -> dict[str, str]:
-        results: dict[str, str] = {}
-        await check("database", lambda: db.ping(engine), results)
-        await check("broker", publisher.ping, results)
-        return results
-
-    app = FastAPI(title="leadrouter intake", version="1.0.0", lifespan=lifespan,
-                  description="Accepts leads (web forms, badge scanners) and CRM activities.")
-    app.state.settings = settings
-    app.state.session_factory = session_factory
-    app.state.relay = relay
-    install_error_handlers(app)
-    app.include_router(ops_router(readiness))
+    app = service_app(title="leadrouter intake", lifespan=lifespan, engine=engine, publisher=publisher,
+                      description="Accepts leads (web forms, badge scanners) and CRM activities.",
+                      settings=settings, session_factory=session_factory, relay=relay)
     app.include_router(leads.router)
     app.include_router(activities.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)

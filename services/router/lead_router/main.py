@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -18,11 +17,12 @@ from lead_router.routes import router as api_router
 from lead_router.settings import RouterSettings
 from shared import db, topics
 from shared.clock import Clock, SystemClock
-from shared.http import bearer_token_dependency, check, install_error_handlers, ops_router
+from shared.http import bearer_token_dependency, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.versioned import VersionedDocuments
+from shared.workers import Runnable, Worker, start_all, stop_all
 
 log = get_logger(__name__)
 
@@ -50,14 +50,25 @@ async def seed_config(session_factory: Any, documents: VersionedDocuments[Any], 
                     hint="the stored version stays active; PUT /v1/routing/config to change it")
 
 
-async def _recheck_queues(session_factory: Any, documents: VersionedDocuments[Any], clock: Clock,
-                          every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await drain_queues(session_factory, documents, clock.now())
-        except Exception as exc:  # keep re-checking; the next round may succeed
-            log.warning("router.queue_recheck_failed", error=type(exc).__name__)
+class QueueRecheck(Worker):
+    """Gives queued leads another chance every ``every`` seconds (working hours start, a queue times out)."""
+
+    name = "router.queue_recheck"
+
+    def __init__(self, session_factory: Any, documents: VersionedDocuments[Any], clock: Clock,
+                 every: float) -> None:
+        super().__init__()
+        self._session_factory = session_factory
+        self._documents = documents
+        self._clock = clock
+        self._every = every
+
+    async def work(self) -> bool:
+        await drain_queues(self._session_factory, self._documents, self._clock.now())
+        return False
+
+    async def idle_seconds(self) -> float:
+        return self._every
 
 
 def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastAPI:
@@ -68,6 +79,7 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     publisher = EventPublisher(settings)
     relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
                         poll_interval=settings.outbox_poll_interval)
+    queue_recheck = QueueRecheck(session_factory, documents, clock, settings.queue_recheck_seconds)
     consumer = EventConsumer(
         settings=settings, group_id="router",
         topics=[topics.LEADS_RECEIVED, topics.LEADS_ACTIVITY, topics.SLA_ALERTS],
@@ -80,37 +92,21 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
         await seed_config(session_factory, documents, settings, clock)
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
-        recheck = _recheck_queues(session_factory, documents, clock, settings.queue_recheck_seconds)
-        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run()), asyncio.create_task(recheck)]
+        workers: list[Runnable] = [relay, consumer, queue_recheck]
+        tasks = start_all(workers)
         log.info("router.started", port=settings.router_port)
         try:
             yield
         finally:
-            await consumer.stop()
-            await relay.stop()
-            tasks[2].cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=10)
+            await stop_all(workers, tasks)
             await publisher.stop()
             await engine.dispose()
             log.info("router.stopped")
 
-    async def readiness() -> dict[str, str]:
-        results: dict[str, str] = {}
-        await check("database", lambda: db.ping(engine), results)
-        await check("broker", publisher.ping, results)
-        return results
-
     assert settings.admin_token is not None
-    app = FastAPI(title="leadrouter router", version="1.0.0", lifespan=lifespan,
-                  description="Assigns each lead to a team and a rep by data-driven rules, and explains why.")
-    app.state.settings = settings
-    app.state.session_factory = session_factory
-    app.state.documents = documents
-    app.state.clock = clock
-    app.state.consumer = consumer
-    install_error_handlers(app)
-    app.include_router(ops_router(readiness))
+    app = service_app(title="leadrouter router", lifespan=lifespan, engine=engine, publisher=publisher,
+                      description="Assigns each lead to a team and a rep by data-driven rules, and explains why.",
+                      settings=settings, session_factory=session_factory, documents=documents, clock=clock,
+                      consumer=consumer)
     app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])
     return app

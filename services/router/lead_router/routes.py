@@ -3,41 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_router import tables
 from lead_router.domain.config import InvalidDocument
 from lead_router.queue import drain_queues
 from lead_router.routing import plan
 from lead_router.state_store import save_rep_state
-from shared.clock import Clock
 from shared.events import LeadFields
+from shared.http import ClockDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.session_factory() as session:
-        yield session
-
-
-def get_clock(request: Request) -> Clock:
-    return request.app.state.clock  # type: ignore[no-any-return]
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def _invalid(errors: list[dict[str, str]]) -> JSONResponse:

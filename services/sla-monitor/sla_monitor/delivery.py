@@ -18,6 +18,7 @@ from shared.clock import Clock
 from shared.events import CloudEvent, SubscriptionDisabled
 from shared.logging import get_logger
 from shared.outbox import add_to_outbox
+from shared.workers import Worker
 from sla_monitor import tables
 from sla_monitor.alerts import EVENT_SOURCE
 from sla_monitor.metrics import DELIVERIES
@@ -48,39 +49,21 @@ class Outcome:
     permanent: bool = False
 
 
-class DeliveryWorker:
+class DeliveryWorker(Worker):
+    name = "sla.delivery"
+
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], settings: SlaMonitorSettings,
                  clock: Clock, http: httpx.AsyncClient, after_change: Any = None, batch_size: int = 50) -> None:
+        super().__init__()
         self._session_factory = session_factory
         self._settings = settings
         self._clock = clock
         self._http = http
         self._after_change = after_change
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if await self.deliver_due():
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("sla.delivery_loop_failed", error=f"{type(exc).__name__}: {exc}"[:300])
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+    async def work(self) -> bool:
+        return await self.deliver_due() > 0
 
     async def _claim(self) -> list[Row[Any]]:
         """Take due deliveries and lease them (push their next attempt out) so no other instance sends them."""

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from typing import Protocol
+from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import Depends, FastAPI
 
 from shared import db, topics
 from shared.clock import Clock, SystemClock
-from shared.http import bearer_token_dependency, check, install_error_handlers, ops_router
+from shared.http import bearer_token_dependency, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.versioned import VersionedDocuments
+from shared.workers import Runnable, start_all, stop_all
 from sla_monitor import tables
 from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import InvalidPolicies, PolicySet, parse_policies
@@ -27,12 +26,6 @@ from sla_monitor.settings import SlaMonitorSettings
 from sla_monitor.ticker import Ticker
 
 log = get_logger(__name__)
-
-
-class Worker(Protocol):
-    async def run(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 class PolicyDocumentError(RuntimeError):
@@ -98,38 +91,22 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
             log.warning("sla.policy_file_differs", path=path, hint="PUT /v1/sla/policies to change the stored ones")
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
-        workers: list[Worker] = [relay, consumer, ticker, delivery]
-        tasks = [asyncio.create_task(worker.run()) for worker in workers]
+        workers: list[Runnable] = [relay, consumer, ticker, delivery]
+        tasks = start_all(workers)
         log.info("sla.started", port=settings.sla_monitor_port)
         try:
             yield
         finally:
-            for worker in workers:
-                await worker.stop()
-            for task in tasks:
-                with suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=10)
+            await stop_all(workers, tasks)
             await http.aclose()
             await publisher.stop()
             await engine.dispose()
             log.info("sla.stopped")
 
-    async def readiness() -> dict[str, str]:
-        results: dict[str, str] = {}
-        await check("database", lambda: db.ping(engine), results)
-        await check("broker", publisher.ping, results)
-        return results
-
     assert settings.admin_token is not None
-    app = FastAPI(title="leadrouter sla-monitor", version="1.0.0", lifespan=lifespan,
-                  description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.")
-    app.state.settings = settings
-    app.state.session_factory = session_factory
-    app.state.policies = policies
-    app.state.clock = clock
-    app.state.ticker = ticker
-    app.state.consumer = consumer
-    install_error_handlers(app)
-    app.include_router(ops_router(readiness))
+    app = service_app(title="leadrouter sla-monitor", lifespan=lifespan, engine=engine, publisher=publisher,
+                      description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
+                      settings=settings, session_factory=session_factory, policies=policies, clock=clock,
+                      ticker=ticker, consumer=consumer)
     app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])
     return app

@@ -8,18 +8,16 @@ import io
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import yaml
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.clock import Clock
+from shared.http import ClockDep, SessionDep
 from sla_monitor import tables
 from sla_monitor.domain.policies import InvalidPolicies
 from sla_monitor.domain.reports import COLUMNS, ClockFacts, speed_to_lead
@@ -30,17 +28,6 @@ YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 EVENT_TYPES = ["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled"]
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.session_factory() as session:
-        yield session
-
-
-def get_clock(request: Request) -> Clock:
-    return request.app.state.clock  # type: ignore[no-any-return]
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,7 +8,6 @@ takes over a dead instance's clocks after the rebalance. It sleeps until the ear
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
 from shared.logging import get_logger
+from shared.workers import Worker
 from sla_monitor import tables
 from sla_monitor.alerts import collect
 from sla_monitor.clock_store import clock_from_row, policy_of, save_clocks
@@ -28,43 +28,22 @@ log = get_logger(__name__)
 _KIND = {Warned: "warning", Breached: "breached", Met: "met", Recycled: "recycled"}
 
 
-class Ticker:
+class Ticker(Worker):
+    name = "sla.ticker"
+
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], clock: Clock,
                  partitions: Callable[[], frozenset[int]], after_fire: Callable[[], None],
                  max_sleep: float = 0.25, batch_size: int = 500) -> None:
+        super().__init__()
         self._session_factory = session_factory
         self._clock = clock
         self._partitions = partitions
         self._after_fire = after_fire
         self._max_sleep = max_sleep
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                fired = await self.fire_due()
-                if fired >= self._batch_size:
-                    continue  # more is due right now
-                delay = await self._seconds_to_next()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("sla.ticker_failed", error=f"{type(exc).__name__}: {exc}"[:300])
-                delay = 1.0
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+    async def work(self) -> bool:
+        return await self.fire_due() >= self._batch_size  # a full batch: more is due right now
 
     async def fire_due(self) -> int:
         """Fire every due clock of the owned partitions (one batch); returns how many clocks acted."""
@@ -97,7 +76,8 @@ class Ticker:
             self._after_fire()
         return len(rows)
 
-    async def _seconds_to_next(self) -> float:
+    async def idle_seconds(self) -> float:
+        """Until the earliest next action of an owned clock, at most ``max_sleep``."""
         partitions = self._partitions()
         if not partitions:
             return self._max_sleep

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from intake import signatures
 from intake.activities import ActivitySubmission, UnknownLead, record_activity
 from intake.bodies import BadBody, parse_json
-from intake.deps import ClockDep, SessionDep, SettingsDep
+from intake.deps import SettingsDep
 from intake.metrics import ACTIVITIES_RECORDED, WEBHOOKS_REFUSED
-from shared.http import field_errors, unprocessable
+from shared.http import ClockDep, SessionDep, field_errors, unprocessable
 
 router = APIRouter(prefix="/v1/activities", tags=["activities"])
 

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from intake import idempotency
 from intake.bodies import BadBody, batch_rows, lead_payload
-from intake.deps import ApiClient, ClockDep, Reader, SessionDep, SettingsDep
+from intake.deps import ApiClient, Reader, SettingsDep
 from intake.leads import accept_lead, get_lead
 from intake.metrics import LEADS_ACCEPTED, LEADS_REJECTED
 from intake.normalize import LeadSubmission
-from shared.http import field_errors, unprocessable
+from shared.http import ClockDep, SessionDep, field_errors, unprocessable
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.validation import errors_with_paths
+from shared.validation import TimeZone, errors_with_paths
 
 Strategy = Literal["round_robin", "weighted", "least_loaded"]
 Urgency = Literal["hot", "warm", "cold"]
@@ -27,18 +26,9 @@ class Rep(_Strict):
     id: str = Field(min_length=1, max_length=64)
     name: str | None = None
     email: str | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     weight: int = Field(default=1, ge=1, le=100)
     capacity: int | None = Field(default=None, ge=0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"invalid time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
-        return value
 
 
 class WorkingHours(_Strict):

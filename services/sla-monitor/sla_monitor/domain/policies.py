@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, field_validator
 
-from shared.validation import errors_with_paths
+from shared.validation import TimeZone, errors_with_paths
 from sla_monitor.domain.calendars import WEEKDAYS, BusinessCalendar
 from sla_monitor.domain.durations import format_duration, parse_duration
 
@@ -44,18 +43,9 @@ def _parse_span(span: str) -> tuple[time, time]:
 
 
 class BusinessHours(_Strict):
-    timezone: str
+    timezone: TimeZone
     hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], str | list[str]]
     holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"invalid time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
-        return value
 
     @field_validator("hours")
     @classmethod
