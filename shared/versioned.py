@@ -14,9 +14,12 @@ from typing import Any, Generic, TypeVar
 
 import yaml
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import UTCDateTime
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -37,6 +40,10 @@ class Version(Generic[T]):
     number: int
     parsed: T
     document: dict[str, Any]
+
+
+class SeedError(RuntimeError):
+    """The seed file cannot start an empty store (missing or invalid); the message says which and how to fix it."""
 
 
 class VersionedDocuments(Generic[T]):
@@ -102,3 +109,19 @@ class VersionedDocuments(Generic[T]):
             return "seeded"
         stored = await self.load(session, newest)
         return "differs" if document is not None and stored is not None and stored.document != document else "kept"
+
+    async def seed_from_file(self, session_factory: async_sessionmaker[AsyncSession], path: str | Path, *,
+                             what: str, setting: str, now: datetime) -> None:
+        """Seed at start, logging what happened; raise ``SeedError`` with a sentence a user can act on."""
+        try:
+            async with session_factory.begin() as session:
+                outcome = await self.seed(session, path, now=now)
+        except FileNotFoundError:
+            raise SeedError(f"No {what} is stored and {path} does not exist; set {setting} to a {what} file.") from None
+        except ValueError as exc:  # the parser's InvalidDocument / InvalidPolicies
+            raise SeedError(f"The {what} in {path} is invalid: {exc}") from None
+        if outcome == "seeded":
+            log.info("documents.seeded", table=self.table.name, path=str(path))
+        elif outcome == "differs":
+            log.warning("documents.file_differs", table=self.table.name, path=str(path),
+                        hint="the stored version stays active; change it through the API")

@@ -10,7 +10,6 @@ from fastapi import Depends, FastAPI
 
 from lead_router import tables
 from lead_router.config_store import routing_documents
-from lead_router.domain.config import InvalidDocument
 from lead_router.handlers import make_handler
 from lead_router.queue import drain_queues
 from lead_router.routes import router as api_router
@@ -25,29 +24,6 @@ from shared.versioned import VersionedDocuments
 from shared.workers import Runnable, Worker, start_all, stop_all
 
 log = get_logger(__name__)
-
-
-class RoutingDocumentError(RuntimeError):
-    """The routing document file cannot seed the router."""
-
-
-async def seed_config(session_factory: Any, documents: VersionedDocuments[Any], settings: RouterSettings,
-                      clock: Clock) -> None:
-    """Store the routing document file as version 1 when the database has none yet."""
-    path = settings.routing_config_path
-    try:
-        async with session_factory.begin() as session:
-            outcome = await documents.seed(session, path, now=clock.now())
-    except InvalidDocument as exc:
-        raise RoutingDocumentError(f"The routing document {path} is invalid: {exc}") from None
-    except FileNotFoundError:
-        raise RoutingDocumentError(f"No routing document is stored and {path} does not exist; "
-                                   "set ROUTING_CONFIG_PATH to a routing document.") from None
-    if outcome == "seeded":
-        log.info("router.config_seeded", path=path)
-    elif outcome == "differs":
-        log.warning("router.config_file_differs", path=path,
-                    hint="the stored version stays active; PUT /v1/routing/config to change it")
 
 
 class QueueRecheck(Worker):
@@ -89,7 +65,8 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await seed_config(session_factory, documents, settings, clock)
+        await documents.seed_from_file(session_factory, settings.routing_config_path, what="routing document",
+                                       setting="ROUTING_CONFIG_PATH", now=clock.now())
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
         workers: list[Runnable] = [relay, consumer, queue_recheck]

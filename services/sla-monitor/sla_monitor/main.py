@@ -18,7 +18,7 @@ from shared.versioned import VersionedDocuments
 from shared.workers import Runnable, start_all, stop_all
 from sla_monitor import tables
 from sla_monitor.delivery import DeliveryWorker
-from sla_monitor.domain.policies import InvalidPolicies, PolicySet, parse_policies
+from sla_monitor.domain.policies import PolicySet, parse_policies
 from sla_monitor.handlers import make_handler
 from sla_monitor.metrics import OWNED_PARTITIONS
 from sla_monitor.routes import router as api_router
@@ -26,10 +26,6 @@ from sla_monitor.settings import SlaMonitorSettings
 from sla_monitor.ticker import Ticker
 
 log = get_logger(__name__)
-
-
-class PolicyDocumentError(RuntimeError):
-    """The SLA policy file cannot seed the monitor."""
 
 
 def policy_documents() -> VersionedDocuments[PolicySet]:
@@ -78,17 +74,8 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        path = settings.sla_policies_path
-        try:
-            async with session_factory.begin() as session:
-                outcome = await policies.seed(session, path, now=clock.now())
-        except InvalidPolicies as exc:
-            raise PolicyDocumentError(f"The SLA policies in {path} are invalid: {exc}") from None
-        except FileNotFoundError:
-            raise PolicyDocumentError(f"No SLA policies are stored and {path} does not exist; "
-                                      "set SLA_POLICIES_PATH to a policy document.") from None
-        if outcome == "differs":
-            log.warning("sla.policy_file_differs", path=path, hint="PUT /v1/sla/policies to change the stored ones")
+        await policies.seed_from_file(session_factory, settings.sla_policies_path, what="SLA policy document",
+                                      setting="SLA_POLICIES_PATH", now=clock.now())
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
         workers: list[Runnable] = [relay, consumer, ticker, delivery]

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.integration.lead_router.conftest import DOCUMENT, Router, assignment_of, send_lead
+from lead_router.main import create_app
+from shared.versioned import SeedError
+from tests.conftest import DatabaseFactory
+from tests.integration.lead_router.conftest import (
+    DOCUMENT,
+    Router,
+    assignment_of,
+    migrated,
+    router_settings,
+    send_lead,
+    write_document,
+)
 from tests.support import eventually
 
 
@@ -63,3 +76,13 @@ async def test_admin_endpoints_need_the_bearer_token(router: Router) -> None:
     for token in ("", "Bearer wrong"):
         answer = await router.http.get("/v1/routing/config", headers={"Authorization": token})
         assert answer.status_code == 401
+
+
+async def test_a_router_with_an_invalid_routing_file_refuses_to_start(
+        databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: Path) -> None:
+    broken = copy.deepcopy(DOCUMENT)
+    broken["fallback"]["team"] = "nobody"
+    settings = router_settings(await migrated(databases), kafka_bootstrap, write_document(tmp_path, broken))
+    with pytest.raises(SeedError, match="fallback.team: unknown team 'nobody'"):
+        async with create_app(settings).router.lifespan_context(None):  # type: ignore[arg-type]
+            pass
