@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy shared devstack services/intake/intake services/router/lead_router services/sla-monitor/sla_monitor
 
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH)
 
 clean:
 	rm -rf var .pytest_cache .hypothesis

@@ -51,17 +51,21 @@ async def _run(intake_url: str, kafka: str) -> dict[str, Any]:
     async with TopicReader(kafka, topics.LEADS_ASSIGNED) as reader:
         events = await reader.wait_for(lambda e: e.subject in lead_ids, count=LEADS, timeout=300)
         one_at_a_time = await _speed_to_assignment(intake_url, reader)
-    to_assign = []
+    to_assign, assigned_at, received_at = [], [], []
     for event in events:
         data = parse_data(event)
         assert isinstance(data, LeadAssigned)
+        assigned_at.append(data.assigned_at)
         if data.lead.received_at is not None:
+            received_at.append(data.lead.received_at)
             to_assign.append((data.assigned_at - data.lead.received_at).total_seconds() * 1000)
+    routing_span = (max(assigned_at) - min(received_at)).total_seconds()
     return {
         "leads": LEADS, "concurrency": CONCURRENCY,
         "intake_throughput_per_s": round(LEADS / elapsed, 1),
         "intake_latency_ms_p50": round(statistics.median(latencies) * 1000, 1),
         "intake_latency_ms_p99": round(_pct(latencies, 0.99) * 1000, 1),
+        "router_throughput_per_s": round(LEADS / routing_span, 1),
         "burst_received_to_assigned_ms_p50": round(statistics.median(to_assign), 1) if to_assign else None,
         "burst_received_to_assigned_ms_p99": round(_pct(to_assign, 0.99), 1) if to_assign else None,
         "single_post_to_assigned_event_ms_p50": round(statistics.median(one_at_a_time), 1),
