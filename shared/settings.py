@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,9 @@ class KafkaSettings(BaseSettings):
     kafka_session_timeout_ms: int = 10_000
     #: How often a failing handler is retried (with backoff) before its message goes to the DLQ.
     kafka_handler_max_attempts: int = 8
+    #: Up to this many consecutive messages of a partition are handled in one database transaction (one
+    #: commit instead of one per message); if any of them fails, they are redone one by one.
+    kafka_handler_batch_size: int = Field(default=50, ge=1)
     kafka_client_id: str = "leadrouter"
 
 

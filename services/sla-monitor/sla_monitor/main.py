@@ -23,6 +23,7 @@ from sla_monitor.handlers import make_handler
 from sla_monitor.metrics import OWNED_PARTITIONS
 from sla_monitor.routes import router as api_router
 from sla_monitor.settings import SlaMonitorSettings
+from sla_monitor.ssrf import WebhookTransport
 from sla_monitor.ticker import Ticker
 
 log = get_logger(__name__)
@@ -40,7 +41,8 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     publisher = EventPublisher(settings)
     relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
                         poll_interval=settings.outbox_poll_interval)
-    http = httpx.AsyncClient(follow_redirects=False)
+    http = httpx.AsyncClient(follow_redirects=False, transport=WebhookTransport(
+        allow_private=settings.allow_private_webhook_targets))
     delivery = DeliveryWorker(session_factory=session_factory, settings=settings, clock=clock, http=http,
                               after_change=relay.notify)
 

@@ -187,10 +187,9 @@ async def speed_to_lead_report(
     if to is not None:
         conditions.append(c.c.started_at < to)
     rows = (await session.execute(select(func.coalesce(column, "(none)").label("grp"), c.c.lead_id, c.c.state,
-                                         c.c.breached_at, c.c.response_seconds, c.c.touches)
+                                         c.c.response_seconds, c.c.touches)
                                   .where(and_(*conditions)))).all()
-    report = speed_to_lead([ClockFacts(r.grp, r.lead_id, r.state, r.breached_at is not None, r.response_seconds,
-                                       r.touches) for r in rows])
+    report = speed_to_lead([ClockFacts(r.grp, r.lead_id, r.state, r.response_seconds, r.touches) for r in rows])
     if "text/csv" in request.headers.get("accept", ""):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS)

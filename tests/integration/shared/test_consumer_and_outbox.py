@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from tests.support import TopicReader, eventually, read_raw
 
 metadata = MetaData()
 effects = Table("effects", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
-                Column("event_id", String(64), nullable=False))
+                Column("event_id", String(64), nullable=False), Column("tx", Integer))
 processed = processed_events_table(metadata)
 outbox = outbox_table(metadata)
 
@@ -83,6 +84,49 @@ async def test_a_redelivered_event_has_one_effect_and_a_poison_message_goes_to_t
             await consumer.stop()
             await task
             await publisher.stop()
+
+
+async def test_a_backlog_is_handled_in_shared_transactions_and_one_bad_message_does_not_undo_the_rest(
+        kafka_bootstrap: str, databases: DatabaseFactory) -> None:
+    settings = KafkaSettings(kafka_bootstrap_servers=kafka_bootstrap, kafka_session_timeout_ms=2000,
+                             kafka_handler_max_attempts=1, kafka_handler_batch_size=20)
+    await ensure_topics(settings, [topics.LEADS_ACTIVITY])
+    publisher = EventPublisher(settings)
+    await publisher.start()
+    backlog = [_activity("backlog-lead", f"b{n}", event_id=f"backlog-{n}") for n in range(45)]
+    backlog.insert(25, _activity("backlog-lead", "poison", event_id="backlog-poison"))
+    backlog.insert(8, backlog[3])  # a redelivery inside the same transaction
+    for event in backlog:  # all on one partition, waiting before the consumer starts
+        await publisher.publish(topics.LEADS_ACTIVITY, event)
+    transactions = iter(range(10_000))
+    async with _database(databases) as (_engine, session_factory):
+        async def handler(event: CloudEvent, session: AsyncSession, _partition: int) -> None:
+            if event.data.get("activity_id") == "poison":
+                raise PoisonMessage("this activity can never be processed")
+            await session.execute(insert(effects).values(event_id=event.id,
+                                                         tx=session.info.setdefault("tx", next(transactions))))
+
+        consumer = EventConsumer(settings=settings, group_id="backlog", topics=[topics.LEADS_ACTIVITY],
+                                 handler=handler, session_factory=session_factory,  # type: ignore[arg-type]
+                                 processed_events=processed, publisher=publisher)
+        task = asyncio.create_task(consumer.run())
+        try:
+            async def applied() -> list[tuple[str, int]] | None:
+                async with session_factory() as session:  # type: ignore[operator]
+                    rows = (await session.execute(select(effects.c.event_id, effects.c.tx)
+                                                  .where(effects.c.event_id.like("backlog-%"))
+                                                  .order_by(effects.c.id))).all()
+                return [(r.event_id, r.tx) for r in rows] if len(rows) >= 45 else None
+
+            rows = await eventually(applied, what="the backlog's effects")
+        finally:
+            await consumer.stop()
+            await task
+            await publisher.stop()
+    assert [event_id for event_id, _ in rows] == [f"backlog-{n}" for n in range(45)]  # once each, in order
+    per_transaction = Counter(tx for _, tx in rows)
+    assert max(per_transaction.values()) >= 10  # clean runs of the backlog shared a transaction
+    assert len(per_transaction) > 3  # the run holding the poison message was redone one by one
 
 
 async def test_the_outbox_publishes_in_order_and_only_once(kafka_bootstrap: str, databases: DatabaseFactory) -> None:

@@ -62,6 +62,22 @@ async def test_an_outbound_touch_in_time_meets_the_clock_and_nothing_breaches(mo
         assert [e for e in reader.events if e.subject == "quick-lead" and e.type == "sla.breached"] == []
 
 
+async def test_a_call_in_time_that_the_crm_reports_after_the_breach_still_meets_the_clock(monitor: Monitor) -> None:
+    start = datetime.now(UTC)
+    await send(monitor.kafka, assigned("slow-crm", at=start))
+    await eventually(clocks_of(monitor, "slow-crm", state="breached"), what="the breach")
+    await send(monitor.kafka, activity("slow-crm", "call-in-time", at=start + timedelta(milliseconds=500)))
+    [clock] = await eventually(clocks_of(monitor, "slow-crm", state="met"), what="the clock met after all")
+    assert abs(clock["response_seconds"] - 0.5) < 0.01
+    async with TopicReader(monitor.kafka, topics.SLA_ALERTS) as reader:
+        events = await reader.wait_for(lambda e: e.subject == "slow-crm" and e.type in {"sla.breached", "sla.met"},
+                                       count=2)
+    assert sorted(e.type for e in events) == ["sla.breached", "sla.met"]
+    report = (await monitor.http.get("/v1/reports/speed-to-lead", params={"group_by": "rep"})).json()
+    [row] = [g for g in report["groups"] if g["group"] == "rep-a"]
+    assert (row["met_within_sla"], row["breached"]) == (1, 0)
+
+
 async def test_an_activity_that_overtakes_its_assignment_starts_the_clock_already_met(monitor: Monitor) -> None:
     assigned_at = datetime.now(UTC)
     await send(monitor.kafka, activity("overtaken", "email-1", kind="email", at=assigned_at + timedelta(seconds=0.2)))

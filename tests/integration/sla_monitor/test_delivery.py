@@ -1,5 +1,6 @@
 """Webhook delivery: retried with backoff until it succeeds, logged, a failing subscription is switched off
-with an event saying so, Slack gets a readable message, and internal targets are refused."""
+with an event saying so, Slack gets a readable message, and internal targets are refused, both when
+subscribing and when connecting."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shared import topics
 from sla_monitor.main import create_app
+from sla_monitor.ssrf import UnsafeTarget, WebhookTransport
 from tests.conftest import DatabaseFactory
 from tests.integration.sla_monitor.conftest import (
     ADMIN,
@@ -97,3 +100,43 @@ async def test_internal_webhook_targets_are_refused(databases: DatabaseFactory, 
             answer = await http.post("/v1/subscriptions", json={"url": url})
             assert answer.status_code == 422, url
         assert (await http.get("/v1/subscriptions")).json()["subscriptions"] == []
+
+
+async def test_the_delivery_client_connects_only_to_the_public_address_it_checked() -> None:
+    receiver = Receiver(status=204)
+    async with serve(receiver.app()) as hook_base:
+        url = hook_base.replace("127.0.0.1", "localhost") + "/hook"
+        async with httpx.AsyncClient(transport=WebhookTransport(allow_private=True)) as open_client:
+            assert (await open_client.post(url, content=b"{}")).status_code == 204
+        async with httpx.AsyncClient(transport=WebhookTransport(allow_private=False)) as guarded:
+            with pytest.raises(UnsafeTarget, match="loopback or private"):
+                await guarded.post(url, content=b"{}")
+    assert len(receiver.deliveries) == 1  # only the allowed client got through
+
+
+async def test_a_target_that_turned_internal_after_it_was_accepted_is_not_delivered_to(
+        databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: Path) -> None:
+    """The subscription was accepted while private targets were allowed (as if its host then resolved
+    publicly); the monitor that delivers refuses the internal address at connect time."""
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(FAST_POLICIES)
+    url = await migrated(databases)
+    receiver = Receiver(status=204)
+    async with serve(receiver.app()) as hook_base:
+        lenient = monitor_settings(url, kafka_bootstrap, policies, allow_private_webhook_targets=True)
+        async with serve(create_app(lenient)) as base_url, \
+                httpx.AsyncClient(base_url=base_url, headers=ADMIN) as http:
+            created = (await http.post("/v1/subscriptions", json={"url": hook_base + "/hook"})).json()
+        strict = monitor_settings(url, kafka_bootstrap, policies, allow_private_webhook_targets=False)
+        app = create_app(strict)
+        async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, headers=ADMIN) as http:
+            await consuming(app)
+            await send(kafka_bootstrap, assigned("rebound-host"))
+
+            async def failed() -> list[dict[str, object]] | None:
+                log = (await http.get(f"/v1/subscriptions/{created['id']}/deliveries")).json()["deliveries"]
+                return [d for d in log if d["state"] == "failed"] or None
+
+            [entry] = await eventually(failed, what="the refused delivery")
+    assert entry["attempts"] == 1 and "loopback or private" in str(entry["last_error"])
+    assert receiver.deliveries == []

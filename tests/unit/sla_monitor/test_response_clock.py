@@ -64,6 +64,15 @@ def test_a_touch_after_the_deadline_is_a_breach_then_a_late_response_not_a_met()
     assert clock.state == "breached" and clock.response_seconds == 45 * 60
 
 
+def test_a_touch_made_in_time_but_reported_after_the_breach_alert_still_meets_the_clock() -> None:
+    clock, happened = _run(start_clock(ESCALATING, assigned_at=T0), ESCALATING, T0 + 30 * MIN)
+    assert happened == [Breached(T0 + 30 * MIN, level=1)]
+    clock, happened = record_touch(clock, ESCALATING, at=T0 + 29 * MIN, outbound=True)
+    assert clock.state == "met" and happened == [Met(29 * 60.0)]
+    assert clock.breached_at == T0 + 30 * MIN  # the alert that went out stays in the history
+    assert clock.next_action_at(ESCALATING) is None and _run(clock, ESCALATING, T0 + 300 * MIN)[1] == []
+
+
 def test_a_touch_exactly_at_the_deadline_still_meets_it() -> None:
     clock, happened = record_touch(start_clock(HOT, assigned_at=T0), HOT, at=T0 + 30 * MIN, outbound=True)
     assert clock.state == "met" and happened == [Met(1800.0)]

@@ -12,10 +12,10 @@ def test_percentiles_use_the_nearest_rank() -> None:
 
 def test_groups_count_leads_responses_and_breaches() -> None:
     facts = [
-        ClockFacts("na", "l1", "met", False, 60.0, 3),
-        ClockFacts("na", "l2", "breached", True, 4000.0, 1),
-        ClockFacts("na", "l3", "running", False, None, 0),
-        ClockFacts("emea", "l4", "met", False, 10.0, 2),
+        ClockFacts("na", "l1", "met", 60.0, 3),
+        ClockFacts("na", "l2", "breached", 4000.0, 1),
+        ClockFacts("na", "l3", "running", None, 0),
+        ClockFacts("emea", "l4", "met", 10.0, 2),
     ]
     emea, na = speed_to_lead(facts)
     assert emea == {"group": "emea", "leads": 1, "followed_up": 1, "met_within_sla": 1, "breached": 0,

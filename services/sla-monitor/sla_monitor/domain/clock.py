@@ -106,7 +106,9 @@ def record_touch(clock: ResponseClock, policy: Policy, *, at: datetime, outbound
     """Apply a CRM activity: an outbound touch (call, email, meeting, sms) or an inbound reply/qualifying status.
 
     A touch after the window first breaches a clock that was still running (the breach happened first);
-    it then records the late response but is not ``sla.met``.
+    it then records the late response but is not ``sla.met``. A touch that happened within the window but
+    reached the monitor after the breach had fired (a slow CRM webhook) still meets the clock: the breach
+    alert stays in its history, and ``sla.met`` tells ops the lead was answered in time after all.
     """
     if clock.cancelled_at is not None or at < clock.assigned_at or not (outbound or reply):
         return clock, []
@@ -116,8 +118,9 @@ def record_touch(clock: ResponseClock, policy: Policy, *, at: datetime, outbound
     if reply:
         return (replace(clock, follow_up="replied") if clock.follow_up == "active" else clock), happened
     if clock.responded_at is None:
+        in_time = clock.state == "running" or (clock.state == "breached" and at <= clock.due_at)
         responded = replace(clock, responded_at=at, touches=1, last_touch_at=at,
-                            state="met" if clock.state == "running" else clock.state,
+                            state="met" if in_time else clock.state,
                             follow_up="active" if policy.follow_up else None)
         if responded.state == "met":
             happened.append(Met(responded.response_seconds or 0.0))

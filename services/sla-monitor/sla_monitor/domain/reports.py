@@ -16,7 +16,6 @@ class ClockFacts:
     group: str
     lead_id: str
     state: str
-    breached: bool
     response_seconds: float | None
     touches: int
 
@@ -45,7 +44,7 @@ def speed_to_lead(facts: list[ClockFacts]) -> list[dict[str, Any]]:
             "leads": len(leads),
             "followed_up": len({f.lead_id for f in items if f.response_seconds is not None}),
             "met_within_sla": sum(1 for f in items if f.state == "met"),
-            "breached": sum(1 for f in items if f.breached),
+            "breached": sum(1 for f in items if f.state == "breached"),
             "median_first_response_seconds": None if median is None else round(median, 3),
             "p90_first_response_seconds": None if p90 is None else round(p90, 3),
             "touches_per_lead": round(sum(f.touches for f in items) / len(leads), 2),
