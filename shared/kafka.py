@@ -226,11 +226,7 @@ class EventConsumer:
         try:
             async with self._session_factory.begin() as session:
                 for record in records:
-                    event = CloudEvent.from_bytes(record.value)
-                    if await inbox.was_processed(session, self._processed, event.id):
-                        continue
-                    await self._handler(event, session, record.partition)
-                    await inbox.mark_processed(session, self._processed, event.id, now=datetime.now(UTC))
+                    await self._apply_once(session, CloudEvent.from_bytes(record.value), record.partition)
         except Exception as exc:
             log.info("kafka.batch_redone_one_by_one", topic=records[0].topic, partition=records[0].partition,
                      messages=len(records), error=type(exc).__name__)
@@ -250,10 +246,7 @@ class EventConsumer:
             attempt += 1
             try:
                 async with self._session_factory.begin() as session:
-                    if await inbox.was_processed(session, self._processed, event.id):
-                        return
-                    await self._handler(event, session, record.partition)
-                    await inbox.mark_processed(session, self._processed, event.id, now=datetime.now(UTC))
+                    await self._apply_once(session, event, record.partition)
                 if self._after_commit is not None:
                     self._after_commit()
                 return
@@ -271,6 +264,13 @@ class EventConsumer:
                             attempt=attempt, retry_in=round(delay, 2),
                             error=f"{type(exc).__name__}: {exc}"[:300])
                 await asyncio.sleep(delay)
+
+    async def _apply_once(self, session: AsyncSession, event: CloudEvent, partition: int) -> None:
+        """Run the handler in ``session`` unless the event was processed before, and record that it was."""
+        if await inbox.was_processed(session, self._processed, event.id):
+            return
+        await self._handler(event, session, partition)
+        await inbox.mark_processed(session, self._processed, event.id, now=datetime.now(UTC))
 
     async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
         log.error("kafka.dead_lettered", topic=record.topic, partition=record.partition,
