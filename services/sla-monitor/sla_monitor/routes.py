@@ -120,7 +120,7 @@ def _subscription_view(row: Any) -> dict[str, Any]:
     return {"id": row.id, "url": row.url, "events": row.events, "filter": row.filter, "format": row.format,
             "active": row.active, "consecutive_failures": row.consecutive_failures,
             "created_at": _iso(row.created_at), "disabled_at": _iso(row.disabled_at),
-            "previous_secret_expires_at": _iso(row.previous_secret_expires_at)}
+            "rotation_grace_until": _iso(row.previous_secret_expires_at)}
 
 
 @router.post("/subscriptions", status_code=201, tags=["subscriptions"], responses={422: {}})
@@ -157,7 +157,7 @@ async def rotate_subscription_secret(subscription_id: str, request: Request, ses
             raise HTTPException(404, detail=f"No subscription {subscription_id!r}.")
         await session.execute(update(s).where(s.c.id == subscription_id).values(
             secret=secret, previous_secret=current, previous_secret_expires_at=expires_at))
-    return {"id": subscription_id, "secret": secret, "previous_secret_expires_at": _iso(expires_at)}
+    return {"id": subscription_id, "secret": secret, "rotation_grace_until": _iso(expires_at)}
 
 
 @router.get("/subscriptions", tags=["subscriptions"])

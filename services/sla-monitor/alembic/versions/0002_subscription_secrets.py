@@ -1,6 +1,6 @@
 """subscription secret rotation: the previous secret stays valid for a grace period
 
-Revision ID: 0002_subscription_secret_rotation
+Revision ID: 0002_subscription_secrets
 Revises: 0001
 Create Date: 2026-11-26
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision = '0002_subscription_secret_rotation'
+revision = '0002_subscription_secrets'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
