@@ -94,6 +94,8 @@ class DeliveryWorker(Worker):
         """Take due deliveries and lease them (push their next attempt out) so no other instance sends them."""
         now = self._clock.now()
         d = tables.deliveries
+        # Every send ends within the total deadline, so the lease outlasts the batch: no other instance (nor
+        # this one) sends a claimed delivery again unless its outcome could not be recorded.
         lease = now + timedelta(seconds=2 * self._settings.webhook_timeout_seconds + 5)
         async with self._session_factory.begin() as session:
             rows = (await session.execute(
