@@ -19,6 +19,7 @@ from shared.events import CloudEvent, EventData, LeadRecycled, ReassignmentReque
 from shared.outbox import add_many_to_outbox
 from sla_monitor import tables
 from sla_monitor.domain.clock import Breached, Happening, Met, Recycled, Warned
+from sla_monitor.escaping import slack_text
 
 EVENT_SOURCE = "leadrouter/sla-monitor"
 
@@ -63,16 +64,20 @@ def wants(subscription: Row[Any], event_type: str, data: dict[str, Any]) -> bool
 
 
 def slack_message(event: CloudEvent, *, now: datetime) -> dict[str, str]:
-    """A Slack incoming-webhook message: lead, company, source, campaign, rep and how late."""
+    """A Slack incoming-webhook message: lead, company, source, campaign, rep and how late.
+
+    Every value from the event is escaped (``sla_monitor.escaping.slack_text``): lead text is typed by
+    whoever filled in a form, and must not mention a channel, make a link or format the message."""
     data = event.data
     title = {"sla.breached": "SLA breached", "sla.warning": "SLA due soon", "sla.met": "SLA met",
-             "lead.recycled": "Lead recycled to nurture"}.get(event.type, event.type)
+             "lead.recycled": "Lead recycled to nurture"}.get(event.type, slack_text(event.type))
     if data.get("level", 1) > 1:
-        title += f" (escalation level {data['level']})"
-    lead = data.get("lead_name") or data["lead_id"]
-    parts = [f"*{title}*: {lead}" + (f" at {data['company']}" if data.get("company") else "")]
-    parts.append(f"source {data.get('source') or 'unknown'}, campaign {data.get('campaign') or 'none'}")
-    parts.append(f"rep {data.get('rep_id') or 'unassigned'} ({data.get('team')})")
+        title += f" (escalation level {slack_text(data['level'])})"
+    lead = slack_text(data.get("lead_name") or data["lead_id"])
+    parts = [f"*{title}*: {lead}" + (f" at {slack_text(data['company'])}" if data.get("company") else "")]
+    parts.append(f"source {slack_text(data.get('source') or 'unknown')}, "
+                 f"campaign {slack_text(data.get('campaign') or 'none')}")
+    parts.append(f"rep {slack_text(data.get('rep_id') or 'unassigned')} ({slack_text(data.get('team'))})")
     if data.get("due_at"):
         late = (now - datetime.fromisoformat(data["due_at"])).total_seconds()
         parts.append(f"{round(late / 60)} min late" if late > 0 else f"due in {round(-late / 60)} min")

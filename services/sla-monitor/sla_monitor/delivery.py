@@ -1,5 +1,11 @@
 """Webhook delivery: Standard Webhooks signatures, retries with exponential backoff and jitter, a delivery
-log, and subscriptions switched off after a run of failures."""
+log, and subscriptions switched off after a run of failures.
+
+One delivery cannot hold up or undo another: whatever goes wrong sending one (a URL that cannot be parsed,
+a receiver that trickles its answer or sends an endless one) becomes that delivery's failed outcome, and
+each outcome is recorded even if recording another fails. Every request has a total deadline and only the
+first few KiB of an answer are read.
+"""
 
 from __future__ import annotations
 
@@ -24,21 +30,40 @@ from sla_monitor.alerts import EVENT_SOURCE
 from sla_monitor.metrics import DELIVERIES
 from sla_monitor.settings import SlaMonitorSettings
 from sla_monitor.ssrf import UnsafeTarget
+from sla_monitor.subscription_secrets import signing_secrets
+from sla_monitor.webhook_url import InvalidWebhookUrl, parse_webhook_url
 
 log = get_logger(__name__)
 
 
-def signature_headers(secret: str, *, message_id: str, body: str, now: datetime) -> dict[str, str]:
-    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` per the Standard Webhooks spec."""
+def signature_headers(secret: str, *more_secrets: str, message_id: str, body: str,
+                      now: datetime) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` per the Standard Webhooks spec; with
+    several secrets (during a rotation) the signature header carries one signature per secret."""
+    signatures = [Webhook(s).sign(msg_id=message_id, timestamp=now, data=body) for s in (secret, *more_secrets)]
     return {"webhook-id": message_id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(secret).sign(msg_id=message_id, timestamp=now, data=body),
-            "content-type": "application/json"}
+            "webhook-signature": " ".join(signatures), "content-type": "application/json"}
 
 
 def retry_delay(attempts: int, *, first: float, cap: float, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with ±20% jitter: ``first``, 2×, 4×… up to ``cap`` seconds."""
     base = min(cap, first * 2 ** max(0, attempts - 1))
     return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
+
+
+async def read_at_most(response: httpx.Response, limit: int) -> int:
+    """Read the raw (still compressed, if it is) answer until its end or ``limit`` bytes; returns the count."""
+    seen = 0
+    async for chunk in response.aiter_raw():
+        seen += len(chunk)
+        if seen >= limit:
+            break
+    return seen
+
+
+def _count(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        DELIVERIES.labels(outcome="delivered" if outcome.ok else "failed").inc()
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,8 @@ class DeliveryWorker(Worker):
         """Take due deliveries and lease them (push their next attempt out) so no other instance sends them."""
         now = self._clock.now()
         d = tables.deliveries
+        # Every send ends within the total deadline, so the lease outlasts the batch: no other instance (nor
+        # this one) sends a claimed delivery again unless its outcome could not be recorded.
         lease = now + timedelta(seconds=2 * self._settings.webhook_timeout_seconds + 5)
         async with self._session_factory.begin() as session:
             rows = (await session.execute(
@@ -79,42 +106,87 @@ class DeliveryWorker(Worker):
         return list(rows)
 
     async def deliver_due(self) -> int:
+        """Send each due delivery once (concurrently) and record each outcome; returns how many were due."""
         rows = await self._claim()
         if not rows:
             return 0
         async with self._session_factory() as session:
             subs = {s.id: s for s in (await session.execute(select(tables.subscriptions).where(
                 tables.subscriptions.c.id.in_({r.subscription_id for r in rows})))).all()}
-        outcomes = await asyncio.gather(*(self._send(row, subs.get(row.subscription_id)) for row in rows))
-        async with self._session_factory.begin() as session:
-            for row, outcome in zip(rows, outcomes, strict=True):
-                await self._record(session, row, subs.get(row.subscription_id), outcome)
+        outcomes = await asyncio.gather(*(self._send_isolated(row, subs.get(row.subscription_id)) for row in rows))
+        await self._record_all(rows, subs, outcomes)
         if self._after_change is not None:
             self._after_change()
         return len(rows)
 
+    async def _send_isolated(self, row: Row[Any], subscription: Row[Any] | None) -> Outcome:
+        """``_send``, with anything it raises turned into this delivery's failed outcome."""
+        try:
+            return await self._send(row, subscription)
+        except Exception as exc:  # a bug or an odd stored row must not fail the batch with it
+            log.warning("sla.delivery_send_crashed", delivery_id=row.id, error=type(exc).__name__)
+            return Outcome(False, None, f"Sending failed unexpectedly ({type(exc).__name__}).")
+
     async def _send(self, row: Row[Any], subscription: Row[Any] | None) -> Outcome:
         if subscription is None or not subscription.active:
             return Outcome(False, None, "the subscription was deleted or disabled", permanent=True)
-        headers = signature_headers(subscription.secret, message_id=row.event_id, body=row.payload,
-                                    now=self._clock.now())
         try:
-            response = await self._http.post(subscription.url, content=row.payload.encode(), headers=headers,
-                                             timeout=self._settings.webhook_timeout_seconds)
+            url = parse_webhook_url(subscription.url)  # stored before URLs were validated, it may not parse
+        except InvalidWebhookUrl as exc:
+            return Outcome(False, None, str(exc), permanent=True)
+        now = self._clock.now()
+        secrets = signing_secrets(subscription.secret, subscription.previous_secret,
+                                  subscription.previous_secret_expires_at, now=now)
+        headers = signature_headers(*secrets, message_id=row.event_id, body=row.payload, now=now)
+        return await self._post(url, row.payload.encode(), headers)
+
+    async def _post(self, url: httpx.URL, body: bytes, headers: dict[str, str]) -> Outcome:
+        """POST within the total deadline; the status decides, and only the first few KiB of the answer
+        are read (enough to reuse the connection after a short answer, never an endless one)."""
+        deadline = self._settings.webhook_timeout_seconds
+        status: int | None = None
+        try:
+            async with asyncio.timeout(deadline), self._http.stream(
+                    "POST", url, content=body, headers=headers, timeout=deadline) as response:
+                status = response.status_code
+                await read_at_most(response, self._settings.webhook_max_response_bytes)
         except UnsafeTarget as exc:  # raised by the transport on connect: see sla_monitor.ssrf
             return Outcome(False, None, str(exc), permanent=True)
-        except httpx.HTTPError as exc:
-            return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code, None)
-        return Outcome(False, response.status_code, f"answered {response.status_code}")
+        except (TimeoutError, httpx.HTTPError) as exc:
+            if status is None:  # no answer; once the status is in, the rest of the answer does not matter
+                if isinstance(exc, TimeoutError):
+                    return Outcome(False, None, f"no answer within the {deadline:g}s deadline")
+                return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= status < 300:
+            return Outcome(True, status, None)
+        return Outcome(False, status, f"answered {status}")
+
+    async def _record_all(self, rows: list[Row[Any]], subs: dict[str, Row[Any]], outcomes: list[Outcome]) -> None:
+        """Record every outcome in one transaction; if that fails, each in its own, so one outcome that
+        cannot be recorded leaves the others recorded (it stays leased and is sent again after the lease)."""
+        try:
+            async with self._session_factory.begin() as session:
+                for row, outcome in zip(rows, outcomes, strict=True):
+                    await self._record(session, row, subs.get(row.subscription_id), outcome)
+        except Exception as exc:
+            log.warning("sla.delivery_batch_record_failed", deliveries=len(rows), error=type(exc).__name__)
+        else:
+            _count(outcomes)
+            return
+        for row, outcome in zip(rows, outcomes, strict=True):
+            try:
+                async with self._session_factory.begin() as session:
+                    await self._record(session, row, subs.get(row.subscription_id), outcome)
+            except Exception as exc:
+                log.error("sla.delivery_record_failed", delivery_id=row.id, error=type(exc).__name__)
+            else:
+                _count([outcome])
 
     async def _record(self, session: AsyncSession, row: Row[Any], subscription: Row[Any] | None,
                       outcome: Outcome) -> None:
         now = self._clock.now()
         d, s = tables.deliveries, tables.subscriptions
         attempts = row.attempts + 1
-        DELIVERIES.labels(outcome="delivered" if outcome.ok else "failed").inc()
         if outcome.ok:
             await session.execute(update(d).where(d.c.id == row.id).values(
                 state="delivered", attempts=attempts, last_status=outcome.status, last_error=None,
@@ -133,7 +205,10 @@ class DeliveryWorker(Worker):
         if subscription is None or not subscription.active:
             return
         failures = (await session.execute(select(s.c.consecutive_failures).where(s.c.id == subscription.id))
-                    ).scalar_one() + 1
+                    ).scalar()
+        if failures is None:  # deleted since it was read
+            return
+        failures += 1
         values: dict[str, Any] = {"consecutive_failures": failures}
         if failures >= self._settings.subscription_max_consecutive_failures:
             values.update(active=False, disabled_at=now)

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 import json
-import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, delete, func, insert, select
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import and_, delete, func, insert, select, update
 
-from shared.http import ClockDep, SessionDep
+from shared.http import ClockDep, SessionDep, unprocessable
 from sla_monitor import tables
 from sla_monitor.domain.policies import InvalidPolicies
 from sla_monitor.domain.reports import COLUMNS, ClockFacts, speed_to_lead
+from sla_monitor.escaping import csv_document
 from sla_monitor.ssrf import UnsafeTarget, check_target
+from sla_monitor.subscription_secrets import new_secret
+from sla_monitor.webhook_url import parse_webhook_url
 
 router = APIRouter(prefix="/v1")
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
@@ -101,10 +100,16 @@ class SubscriptionFilter(BaseModel):
     level: int | list[int] | None = None
 
 
+def _sendable_url(url: str) -> str:
+    """``url`` unchanged if httpx, which will send to it, can parse it; a ValueError saying why otherwise."""
+    parse_webhook_url(url)
+    return url
+
+
 class NewSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, Field(max_length=2048)]
+    url: Annotated[str, Field(max_length=2048), AfterValidator(_sendable_url)]
     events: Annotated[list[Literal["sla.warning", "sla.breached", "sla.met", "lead.recycled",
                                    "subscription.disabled"]], Field(min_length=1)] = ["sla.breached"]
     filter: SubscriptionFilter = SubscriptionFilter()
@@ -114,19 +119,20 @@ class NewSubscription(BaseModel):
 def _subscription_view(row: Any) -> dict[str, Any]:
     return {"id": row.id, "url": row.url, "events": row.events, "filter": row.filter, "format": row.format,
             "active": row.active, "consecutive_failures": row.consecutive_failures,
-            "created_at": _iso(row.created_at), "disabled_at": _iso(row.disabled_at)}
+            "created_at": _iso(row.created_at), "disabled_at": _iso(row.disabled_at),
+            "rotation_grace_until": _iso(row.previous_secret_expires_at)}
 
 
 @router.post("/subscriptions", status_code=201, tags=["subscriptions"], responses={422: {}})
 async def create_subscription(new: NewSubscription, request: Request, session: SessionDep,
-                              clock: ClockDep) -> dict[str, Any]:
+                              clock: ClockDep) -> Any:
     """Subscribe a webhook; the answer carries the signing secret, shown only this once."""
     try:
         await check_target(new.url, allow_private=request.app.state.settings.allow_private_webhook_targets)
     except UnsafeTarget as exc:
-        raise HTTPException(422, detail=str(exc)) from None
+        return unprocessable([{"field": "url", "message": str(exc)}])
     subscription_id = str(uuid.uuid4())
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    secret = new_secret()
     async with session.begin():
         await session.execute(insert(tables.subscriptions).values(
             id=subscription_id, url=new.url, events=list(new.events),
@@ -134,6 +140,24 @@ async def create_subscription(new: NewSubscription, request: Request, session: S
             consecutive_failures=0, created_at=clock.now()))
     return {"id": subscription_id, "secret": secret, "url": new.url, "events": new.events,
             "filter": new.filter.model_dump(exclude_none=True), "format": new.format}
+
+
+@router.post("/subscriptions/{subscription_id}/rotate-secret", tags=["subscriptions"], responses={404: {}})
+async def rotate_subscription_secret(subscription_id: str, request: Request, session: SessionDep,
+                                     clock: ClockDep) -> dict[str, Any]:
+    """A new signing secret, shown only this once. For ``SUBSCRIPTION_SECRET_GRACE_SECONDS`` deliveries are
+    signed with the new and the previous secret, so the receiver can switch at leisure; then the new only."""
+    s = tables.subscriptions
+    secret = new_secret()
+    expires_at = clock.now() + timedelta(seconds=request.app.state.settings.subscription_secret_grace_seconds)
+    async with session.begin():
+        current = (await session.execute(select(s.c.secret).where(s.c.id == subscription_id)
+                                         .with_for_update())).scalar()
+        if current is None:
+            raise HTTPException(404, detail=f"No subscription {subscription_id!r}.")
+        await session.execute(update(s).where(s.c.id == subscription_id).values(
+            secret=secret, previous_secret=current, previous_secret_expires_at=expires_at))
+    return {"id": subscription_id, "secret": secret, "rotation_grace_until": _iso(expires_at)}
 
 
 @router.get("/subscriptions", tags=["subscriptions"])
@@ -191,9 +215,5 @@ async def speed_to_lead_report(
                                   .where(and_(*conditions)))).all()
     report = speed_to_lead([ClockFacts(r.grp, r.lead_id, r.state, r.response_seconds, r.touches) for r in rows])
     if "text/csv" in request.headers.get("accept", ""):
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(report)
-        return Response(out.getvalue(), media_type="text/csv")
+        return Response(csv_document(COLUMNS, report), media_type="text/csv")
     return {"group_by": group_by, "from": _iso(from_), "to": _iso(to), "groups": report}

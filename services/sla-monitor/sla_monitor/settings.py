@@ -14,7 +14,12 @@ class SlaMonitorSettings(ServiceSettings):
     allow_private_webhook_targets: bool = False
     #: The ticker never sleeps longer than this, so a due clock fires well within a second.
     ticker_max_sleep_seconds: float = 0.25
+    #: Total deadline of one webhook request: connect, TLS, sending and reading the answer together.
     webhook_timeout_seconds: float = 10.0
+    #: Of a webhook's answer only this much is read (its status is what counts); the rest is cut off.
+    webhook_max_response_bytes: int = 4096
+    #: After a subscription's secret is rotated, deliveries are signed with the previous one too this long.
+    subscription_secret_grace_seconds: float = 24 * 3600.0
     #: Attempts per delivery; with the backoff below they span more than 24 hours.
     delivery_max_attempts: int = 20
     delivery_first_retry_seconds: float = 5.0

@@ -4,28 +4,58 @@ Checked twice: when a subscription is created (a clear 422) and on every connect
 opens. The second check resolves the host itself and connects to the very address it approved, so a
 name that resolves to a public address at check time and to an internal one a moment later (DNS
 rebinding) cannot slip through.
+
+An IPv6 address can carry an IPv4 one (NAT64, 6to4, IPv4-mapped and -compatible forms); a gateway on the
+way turns it back into that IPv4 address, so the embedded address is checked like the IPv4 one itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import httpcore
 import httpx
+
+from sla_monitor.webhook_url import InvalidWebhookUrl, parse_webhook_url
+
+#: RFC 6052 well-known NAT64 prefix: the last 32 bits are the IPv4 address the gateway connects to.
+NAT64_WELL_KNOWN = ip_network("64:ff9b::/96")
+#: RFC 8215 local-use NAT64 prefix: an operator's own translation, never globally reachable.
+NAT64_LOCAL_USE = ip_network("64:ff9b:1::/48")
+#: Deprecated IPv4-compatible (``::a.b.c.d``) and SIIT IPv4-translated (``::ffff:0:a.b.c.d``) forms.
+IPV4_COMPATIBLE = ip_network("::/96")
+IPV4_TRANSLATED = ip_network("::ffff:0:0:0/96")
 
 
 class UnsafeTarget(ValueError):
     """The URL is malformed or resolves to an address webhooks must not reach."""
 
 
-def _is_internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+def embedded_ipv4(ip: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for on the way (NAT64, 6to4, Teredo client, mapped), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002::/16
+        return ip.sixtofour
+    if ip.teredo is not None:  # 2001::/32: (server, client)
+        return ip.teredo[1]
+    if ip in NAT64_WELL_KNOWN or ip in IPV4_TRANSLATED or ip in IPV4_COMPATIBLE:
+        return IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_internal(address: str) -> bool:
+    """Whether webhooks must not connect to ``address`` (an IP address as a resolver returns it)."""
+    ip = ip_address(address.split("%")[0])
+    if isinstance(ip, IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return True
+        embedded = embedded_ipv4(ip)
+        if embedded is not None and is_internal(str(embedded)):
+            return True
     return not ip.is_global or ip.is_multicast
 
 
@@ -33,10 +63,10 @@ async def public_addresses(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, or ``UnsafeTarget`` if it does not resolve or any is internal."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):  # UnicodeError: a name IDNA cannot encode (e.g. a label too long)
         raise UnsafeTarget(f"The webhook host {host!r} does not resolve.") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    internal = sorted(a for a in addresses if _is_internal(a))
+    internal = sorted(a for a in addresses if is_internal(a))
     if internal:
         raise UnsafeTarget(
             f"The webhook host {host!r} resolves to a loopback or private address ({', '.join(internal)}); "
@@ -44,13 +74,16 @@ async def public_addresses(host: str, port: int) -> list[str]:
     return addresses
 
 
-async def check_target(url: str, *, allow_private: bool) -> None:
-    """Raise ``UnsafeTarget`` unless ``url`` is http(s) with a host whose every address is public."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise UnsafeTarget("The webhook URL must be an absolute http:// or https:// URL.")
+async def check_target(url: str, *, allow_private: bool) -> httpx.URL:
+    """``url`` parsed, or ``UnsafeTarget`` unless it is http(s) with a host whose every address is public."""
+    try:
+        parsed = parse_webhook_url(url)
+    except InvalidWebhookUrl as exc:
+        raise UnsafeTarget(str(exc)) from None
     if not allow_private:
-        await public_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        await public_addresses(parsed.raw_host.decode("ascii"), port)
+    return parsed
 
 
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):

@@ -72,6 +72,9 @@ subscriptions = Table(
     Column("filter", JSON(), nullable=False),
     Column("format", String(16), nullable=False),  # cloudevents | slack
     Column("secret", String(128), nullable=False),
+    #: After a rotation, the secret deliveries are also signed with until ``previous_secret_expires_at``.
+    Column("previous_secret", String(128), nullable=True),
+    Column("previous_secret_expires_at", UTCDateTime(), nullable=True),
     Column("active", Boolean(), nullable=False),
     Column("consecutive_failures", Integer(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
