@@ -33,7 +33,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Build an engine for ``url``; for SQLite, create the file's folder and turn on WAL."""
+    """Build an engine for ``url``; for SQLite, create the file's folder and turn on WAL.
+
+    SQL errors never carry their parameters (emails, phones) into messages, logs or tracebacks."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -20,7 +20,8 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 
 
 def ops_router(readiness: ReadinessCheck) -> APIRouter:
-    """``/healthz`` (the process answers), ``/readyz`` (DB and broker reachable), ``/metrics``."""
+    """``/healthz`` (the process answers), ``/readyz`` (every required check is ``ok``; a check reported as
+    ``degraded (...)`` is information only), ``/metrics``."""
     router = APIRouter(tags=["ops"])
 
     @router.get("/healthz")
@@ -30,7 +31,7 @@ def ops_router(readiness: ReadinessCheck) -> APIRouter:
     @router.get("/readyz", responses={503: {"description": "The database or the broker is unreachable."}})
     async def readyz() -> JSONResponse:
         checks = await readiness()
-        ready = all(v == "ok" for v in checks.values())
+        ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
@@ -157,15 +158,20 @@ def publish_schemas(app: FastAPI, *models: type[Any]) -> None:
 
 
 def service_app(*, title: str, description: str, lifespan: Any, engine: Any, publisher: Any,
-                **state: Any) -> FastAPI:
-    """A service's FastAPI app: readable 422s, the ops endpoints (readiness = database and broker) and
-    ``state`` on ``app.state``."""
+                broker_required: bool = True, **state: Any) -> FastAPI:
+    """A service's FastAPI app: readable 422s, the ops endpoints and ``state`` on ``app.state``.
+
+    Readiness is the database, and the broker when ``broker_required``; otherwise (a service that stores
+    first and publishes through its outbox) an unreachable broker is reported as ``degraded`` and the
+    service stays ready, because it can still accept and store."""
     from shared.db import ping
 
     async def readiness() -> dict[str, str]:
         results: dict[str, str] = {}
         await check("database", lambda: ping(engine), results)
         await check("broker", publisher.ping, results)
+        if not broker_required and results["broker"] != "ok":
+            results["broker"] = f"degraded: {results['broker']}; events wait in the outbox"
         return results
 
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox
 from shared.events import CloudEvent, UnknownEventType
-from shared.logging import get_logger
+from shared.logging import describe_error, get_logger, redact
 from shared.settings import KafkaSettings
 from shared.topics import dead_letter_topic
 
@@ -100,13 +100,14 @@ class EventPublisher:
             raise RuntimeError("The publisher is not started.")
         await self._producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
 
-    async def send_batch(self, messages: list[tuple[str, str, bytes]]) -> None:
-        """Send ``(topic, key, value)`` messages in order and wait until the broker acknowledged all."""
+    async def send_batch(self, messages: list[tuple[str, str, bytes]]) -> list[RecordMetadata]:
+        """Send ``(topic, key, value)`` messages in order and wait until the broker acknowledged all; return
+        where each landed (topic, partition, offset)."""
         if self._producer is None:
             raise RuntimeError("The publisher is not started.")
         pending = [await self._producer.send(topic, value=value, key=key.encode())
                    for topic, key, value in messages]
-        await asyncio.gather(*pending)
+        return list(await asyncio.gather(*pending))
 
     async def publish(self, topic: str, event: CloudEvent) -> None:
         await self.send(topic, key=event.subject, value=event.to_bytes())
@@ -239,7 +240,7 @@ class EventConsumer:
         try:
             event = CloudEvent.from_bytes(record.value)
         except (ValueError, ValidationError) as exc:
-            await self._dead_letter(record, f"The message is not a valid CloudEvent: {exc}")
+            await self._dead_letter(record, f"The message is not a valid CloudEvent: {describe_error(exc)}")
             return
         attempt = 0
         while True:
@@ -251,18 +252,18 @@ class EventConsumer:
                     self._after_commit()
                 return
             except (PoisonMessage, ValidationError, UnknownEventType) as exc:
-                await self._dead_letter(record, str(exc))
+                await self._dead_letter(record, describe_error(exc))
                 return
             except Exception as exc:
                 if attempt >= self._settings.kafka_handler_max_attempts or self._stopping.is_set():
                     if self._stopping.is_set():
                         raise  # leave it uncommitted; the next owner of the partition retries it
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+                    await self._dead_letter(record, describe_error(exc))
                     return
                 delay = min(30.0, 0.2 * 2 ** attempt) * (0.5 + random.random() / 2)
                 log.warning("kafka.handler_failed", event_id=event.id, event_type=event.type,
                             attempt=attempt, retry_in=round(delay, 2),
-                            error=f"{type(exc).__name__}: {exc}"[:300])
+                            error=describe_error(exc)[:300])
                 await asyncio.sleep(delay)
 
     async def _apply_once(self, session: AsyncSession, event: CloudEvent, partition: int) -> None:
@@ -273,6 +274,7 @@ class EventConsumer:
         await inbox.mark_processed(session, self._processed, event.id, now=datetime.now(UTC))
 
     async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
+        error = redact(error)  # the header outlives every log: never an email or phone number in it
         log.error("kafka.dead_lettered", topic=record.topic, partition=record.partition,
                   offset=record.offset, error=error[:500])
         key = record.key.decode(errors="replace") if record.key else ""

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from contextlib import suppress
 from typing import Protocol
 
-from shared.logging import get_logger
+from shared.logging import describe_error, get_logger
 
 log = get_logger(__name__)
 
@@ -57,7 +57,7 @@ class Worker(ABC):
             except Exception as exc:
                 failures += 1
                 delay = min(10.0, 0.25 * 2 ** failures)
-                log.warning(f"{self.name}.failed", error=f"{type(exc).__name__}: {exc}"[:300], retry_in=delay)
+                log.warning(f"{self.name}.failed", error=describe_error(exc)[:300], retry_in=delay)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

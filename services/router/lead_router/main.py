@@ -19,7 +19,8 @@ from shared.clock import Clock, SystemClock
 from shared.http import bearer_token_dependency, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay
+from shared.outbox import service_relay
+from shared.retention import outbox_and_inbox_rules, service_retention
 from shared.versioned import VersionedDocuments
 from shared.workers import Runnable, Worker, start_all, stop_all
 
@@ -53,8 +54,10 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     session_factory = db.create_session_factory(engine)
     documents = routing_documents()
     publisher = EventPublisher(settings)
-    relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
-                        poll_interval=settings.outbox_poll_interval)
+    relay = service_relay(settings, session_factory=session_factory, table=tables.outbox,
+                          marks_table=tables.outbox_marks, publisher=publisher)
+    retention = service_retention(settings, session_factory=session_factory, clock=clock, rules=outbox_and_inbox_rules(
+        settings, outbox=tables.outbox, processed_events=tables.processed_events))
     queue_recheck = QueueRecheck(session_factory, documents, clock, settings.queue_recheck_seconds)
     consumer = EventConsumer(
         settings=settings, group_id="router",
@@ -69,7 +72,7 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
                                        setting="ROUTING_CONFIG_PATH", now=clock.now())
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
-        workers: list[Runnable] = [relay, consumer, queue_recheck]
+        workers: list[Runnable] = [relay, consumer, queue_recheck, retention]
         tasks = start_all(workers)
         log.info("router.started", port=settings.router_port)
         try:
