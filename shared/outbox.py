@@ -141,7 +141,10 @@ class OutboxRelay(Worker):
         if self._end_offsets is not None and self._marks is not None \
                 and now - self._last_check >= timedelta(seconds=self._check_interval):
             self._last_check = now
-            await self.check_broker()
+            try:
+                await self.check_broker()
+            except Exception as exc:  # never let the check stand in the way of publishing
+                log.warning("outbox.broker_check_failed", error=f"{type(exc).__name__}"[:200])
         return await self.publish_pending() > 0
 
     async def idle_seconds(self) -> float:
