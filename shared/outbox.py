@@ -167,8 +167,10 @@ class OutboxRelay(Worker):
         async with self._session_factory.begin() as session:
             await session.execute(update(self._table).where(self._table.c.id.in_(ids))
                                   .values(published_at=self._clock.now(), claimed_until=None))
-            await self._record_marks(session, results or [])
+            went_back = await self._record_marks(session, results or [])
         self.published_total += len(rows)
+        if went_back:
+            await self._republish(went_back)
         return len(rows)
 
     async def _claim(self) -> list[Any]:
@@ -200,15 +202,18 @@ class OutboxRelay(Worker):
         except Exception as exc:  # the lease runs out by itself
             log.warning("outbox.release_failed", error=type(exc).__name__)
 
-    async def _record_marks(self, session: AsyncSession, results: Sequence[Any]) -> None:
+    async def _record_marks(self, session: AsyncSession, results: Sequence[Any]) -> list[str]:
+        """Raise each topic-partition's mark to the highest offset just acknowledged; return the topics whose
+        offsets went back below their mark (a partition's offsets only grow, unless the broker lost its log)."""
         if self._marks is None:
-            return
+            return []
         highest: dict[tuple[str, int], int] = {}
         for meta in results:
             if meta is not None:
                 key = (meta.topic, meta.partition)
                 highest[key] = max(highest.get(key, -1), meta.offset)
         marks = self._marks
+        went_back: set[str] = set()
         for (topic, partition), offset in highest.items():
             known = (await session.execute(select(marks.c.offset).where(
                 marks.c.topic == topic, marks.c.partition == partition))).scalar_one_or_none()
@@ -218,6 +223,9 @@ class OutboxRelay(Worker):
             elif offset > known:
                 await session.execute(update(marks).where(marks.c.topic == topic, marks.c.partition == partition)
                                       .values(offset=offset, updated_at=self._clock.now()))
+            elif offset < known:
+                went_back.add(topic)
+        return sorted(went_back)
 
     async def check_broker(self) -> list[str]:
         """Re-publish the retained rows of every topic the broker has fewer events in than we published there.
@@ -234,8 +242,14 @@ class OutboxRelay(Worker):
         ends = await self._end_offsets(sorted({topic for topic, _ in recorded}))
         behind = sorted({topic for (topic, partition), offset in recorded.items()
                          if ends.get((topic, partition), 0) <= offset})
-        if not behind:
-            return []
+        if behind:
+            await self._republish(behind)
+        return behind
+
+    async def _republish(self, behind: list[str]) -> None:
+        """The broker lost events of ``behind``: publish every retained row of those topics again, in order."""
+        assert self._marks is not None
+        marks = self._marks
         if self._on_broker_behind is not None:
             await self._on_broker_behind(behind)  # e.g. create the topics again
         table = self._table
@@ -246,7 +260,6 @@ class OutboxRelay(Worker):
             await session.execute(delete(marks).where(marks.c.topic.in_(behind)))
         log.warning("outbox.broker_behind", topics=behind, republishing=result.rowcount)  # type: ignore[attr-defined]
         self.wake()
-        return behind
 
 
 def service_relay(settings: ServiceSettings, *, session_factory: async_sessionmaker[AsyncSession], table: Table,

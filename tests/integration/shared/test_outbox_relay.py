@@ -119,3 +119,20 @@ async def test_a_broker_behind_the_recorded_offsets_gets_every_retained_event_ag
 
     broker_ends[(topics.LEADS_ACTIVITY, 0)] = 10  # caught up again
     assert await relay.check_broker() == []
+
+
+async def test_offsets_that_go_back_on_publishing_reveal_a_restarted_broker_before_any_check(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    publisher = _Publisher()
+    relay = OutboxRelay(session_factory=session_factory, table=outbox, publisher=publisher,  # type: ignore[arg-type]
+                        marks_table=marks)  # no periodic check at all
+    before = [_activity("lead-before", f"a{i}") for i in range(5)]
+    await _queue(session_factory, before)
+    assert await relay.publish_pending() == 5
+
+    publisher.sent.clear()  # the broker restarted empty; new events land at offsets 0, 1, ...
+    after = [_activity("lead-after", f"b{i}") for i in range(2)]
+    await _queue(session_factory, after)
+    assert await relay.publish_pending() == 2  # acknowledged at offsets 0 and 1, below the mark of 4
+    assert await relay.publish_pending() == 7  # so everything retained goes out again, in order
+    assert publisher.sent == [e.id for e in after] + [e.id for e in before + after]
