@@ -28,7 +28,8 @@ def ops_router(readiness: ReadinessCheck) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", responses={503: {"description": "The database or the broker is unreachable."}})
+    @router.get("/readyz", responses={503: {
+        "description": "The database (or, where the service needs it, the broker) is unreachable."}})
     async def readyz() -> JSONResponse:
         checks = await readiness()
         ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())

@@ -24,13 +24,13 @@ def redact(text: str) -> str:
 
 
 def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, dict):
         return {k: _redact_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set):
         return [_redact_value(v) for v in value]
-    return value
+    return redact(value if isinstance(value, str) else str(value))  # e.g. an exception passed as a value
 
 
 def redact_pii(_logger: Any, _method: str, event_dict: Any) -> Any:

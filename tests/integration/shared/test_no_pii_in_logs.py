@@ -98,6 +98,7 @@ def test_emails_and_phones_in_messages_and_tracebacks_are_redacted(json_logs: Ca
         raise ValueError(f"cannot reach {EMAIL} at {PHONE}")
     except ValueError:
         log.exception("handler.failed")
+        log.warning("handler.retrying", error=ValueError(f"no {EMAIL}"))  # an object, rendered as text
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
     out = json_logs.text()
     assert out.count("[email]") >= 4 and "[phone]" in out
