@@ -12,7 +12,7 @@ from shared.settings import KafkaSettings
 
 async def end_offsets(settings: KafkaSettings, topics: Sequence[str], *,
                       timeout: float = 10.0) -> dict[tuple[str, int], int]:
-    """``{(topic, partition): next offset to be written}`` for ``topics``; a missing topic has none.
+    """``{(topic, partition): next offset to be written}`` for ``topics``; a missing topic has no entries.
 
     Raises when the broker does not answer within ``timeout`` (then nothing can be concluded)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,

@@ -11,7 +11,7 @@ Guarantees:
   If a relay dies between publishing and marking, its lease runs out and the rows are published again;
   consumers drop the repeat by its event id.
 - Published rows are kept for the retention window (``shared.retention``). For each topic-partition the
-  relay records the highest offset the broker gave back; every ``broker_check_interval`` seconds it compares
+  relay records the offset the broker gave its latest batch there; every ``broker_check_interval`` seconds it compares
   these marks with the broker's end offsets. A broker that is behind them (the embedded memory-only broker
   restarted, or a topic was deleted) has lost events: the retained rows of those topics are marked
   unpublished again and re-published in order, so nothing acknowledged within the window is lost.
@@ -50,7 +50,7 @@ from shared.workers import Worker
 
 log = get_logger(__name__)
 
-#: ``{(topic, partition): end offset}`` of the broker for the given topics (0 for a missing topic/partition).
+#: ``{(topic, partition): end offset}`` of the broker for the given topics (no entries for a missing topic).
 EndOffsets = Callable[[Sequence[str]], Awaitable[dict[tuple[str, int], int]]]
 
 
@@ -72,7 +72,8 @@ def outbox_table(metadata: MetaData) -> Table:
 
 
 def outbox_marks_table(metadata: MetaData) -> Table:
-    """The highest offset the broker acknowledged for one of our events, per topic-partition."""
+    """Per topic-partition, the offset the broker gave the first of our latest events there: its end offset
+    must stay above it, or it lost them."""
     return Table(
         "outbox_marks",
         metadata,
@@ -137,15 +138,17 @@ class OutboxRelay(Worker):
     async def work(self) -> bool:
         if not self._publisher.started:
             await self._publisher.start()  # the broker may have been away at start
+        published = await self.publish_pending()
         now = self._clock.now()
-        if self._end_offsets is not None and self._marks is not None \
+        # Checked only once the outbox is drained, so a re-publish in progress is never mistaken for a new loss.
+        if not published and self._end_offsets is not None and self._marks is not None \
                 and now - self._last_check >= timedelta(seconds=self._check_interval):
             self._last_check = now
             try:
-                await self.check_broker()
+                return bool(await self.check_broker())
             except Exception as exc:  # never let the check stand in the way of publishing
                 log.warning("outbox.broker_check_failed", error=f"{type(exc).__name__}"[:200])
-        return await self.publish_pending() > 0
+        return published > 0
 
     async def idle_seconds(self) -> float:
         return self._poll_interval
@@ -203,15 +206,19 @@ class OutboxRelay(Worker):
             log.warning("outbox.release_failed", error=type(exc).__name__)
 
     async def _record_marks(self, session: AsyncSession, results: Sequence[Any]) -> list[str]:
-        """Raise each topic-partition's mark to the highest offset just acknowledged; return the topics whose
-        offsets went back below their mark (a partition's offsets only grow, unless the broker lost its log)."""
+        """Move each topic-partition's mark to the first offset of this batch there; return the topics whose
+        offsets went back to or below their mark (a partition's offsets only grow, unless the broker lost its
+        log).
+
+        The first offset of the batch, not the last: some Kafka-compatible brokers (Tansu) report the end
+        offset as the last record batch's base offset + 1, so only that much is certain to be below it."""
         if self._marks is None:
             return []
         highest: dict[tuple[str, int], int] = {}
         for meta in results:
             if meta is not None:
                 key = (meta.topic, meta.partition)
-                highest[key] = max(highest.get(key, -1), meta.offset)
+                highest[key] = min(highest.get(key, meta.offset), meta.offset)
         marks = self._marks
         went_back: set[str] = set()
         for (topic, partition), offset in highest.items():
@@ -223,7 +230,7 @@ class OutboxRelay(Worker):
             elif offset > known:
                 await session.execute(update(marks).where(marks.c.topic == topic, marks.c.partition == partition)
                                       .values(offset=offset, updated_at=self._clock.now()))
-            elif offset < known:
+            else:
                 went_back.add(topic)
         return sorted(went_back)
 
@@ -240,13 +247,20 @@ class OutboxRelay(Worker):
         if not recorded:
             return []
         ends = await self._end_offsets(sorted({topic for topic, _ in recorded}))
-        behind = sorted({topic for (topic, partition), offset in recorded.items()
-                         if ends.get((topic, partition), 0) <= offset})
+        present = {topic for topic, _ in ends}
+
+        def end(topic: str, partition: int) -> int | None:  # None: the broker did not say, conclude nothing
+            return ends.get((topic, partition), 0 if topic not in present else None)
+
+        lost = {f"{topic}/{partition}": f"{end(topic, partition)}<={offset}"
+                for (topic, partition), offset in sorted(recorded.items())
+                if (found := end(topic, partition)) is not None and found <= offset}
+        behind = sorted({name.rsplit("/", 1)[0] for name in lost})
         if behind:
-            await self._republish(behind)
+            await self._republish(behind, detail=lost)
         return behind
 
-    async def _republish(self, behind: list[str]) -> None:
+    async def _republish(self, behind: list[str], *, detail: dict[str, str] | None = None) -> None:
         """The broker lost events of ``behind``: publish every retained row of those topics again, in order."""
         assert self._marks is not None
         marks = self._marks
@@ -258,7 +272,8 @@ class OutboxRelay(Worker):
                                                                table.c.published_at.is_not(None))
                                            .values(published_at=None, claimed_until=None))
             await session.execute(delete(marks).where(marks.c.topic.in_(behind)))
-        log.warning("outbox.broker_behind", topics=behind, republishing=result.rowcount)  # type: ignore[attr-defined]
+        log.warning("outbox.broker_behind", topics=behind, republishing=result.rowcount,  # type: ignore[attr-defined]
+                    end_offsets_vs_marks=detail or "offsets went back on publishing")
         self.wake()
 
 
