@@ -18,8 +18,8 @@ async def end_offsets(settings: KafkaSettings, topics: Sequence[str], *,
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
                                 client_id=f"{settings.kafka_client_id}-offsets", enable_auto_commit=False,
                                 request_timeout_ms=int(timeout * 1000))
-    await asyncio.wait_for(consumer.start(), timeout=timeout)
     try:
+        await asyncio.wait_for(consumer.start(), timeout=timeout)
         existing = await asyncio.wait_for(consumer.topics(), timeout=timeout)
         partitions = [TopicPartition(topic, p) for topic in topics if topic in existing
                       for p in sorted(consumer.partitions_for_topic(topic) or ())]
