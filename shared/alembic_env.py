@@ -16,13 +16,9 @@ from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection
 
 from shared.db import create_engine
-from shared.inbox import processed_events_table
-from shared.outbox import outbox_table
 
 #: The version table every service shared before each got its own.
 LEGACY_VERSION_TABLE = "alembic_version"
-#: Tables every service has under the same name; they cannot tell whose an old ``alembic_version`` is.
-_COMMON_TABLES = {outbox_table(MetaData()).name, processed_events_table(MetaData()).name}
 
 
 class DatabaseShared(RuntimeError):
@@ -37,39 +33,44 @@ def run_migrations(target_metadata: MetaData) -> None:
             "No database URL was given to alembic; run migrations through `python -m <service> migrate`.")
     schema = config.attributes.get("schema") or config.get_main_option("database_schema")
     version_table = config.attributes.get("version_table") or config.get_main_option("version_table")
-    if not schema or not version_table:
-        raise RuntimeError("alembic.ini must name the service's version_table and database_schema.")
+    identifying = set((config.get_main_option("identifying_tables") or "").split())
+    if not schema or not version_table or not identifying:
+        raise RuntimeError("alembic.ini must name the service's version_table, database_schema and "
+                           "identifying_tables.")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True,
                           version_table=version_table)
         with context.begin_transaction():
             context.run_migrations()
         return
-    asyncio.run(_run_online(url, target_metadata, schema, version_table))
+    asyncio.run(_run_online(url, target_metadata, schema, version_table, identifying))
 
 
-async def _run_online(url: str, target_metadata: MetaData, schema: str, version_table: str) -> None:
+async def _run_online(url: str, target_metadata: MetaData, schema: str, version_table: str,
+                      identifying: set[str]) -> None:
     engine = create_engine(url, schema=schema)
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(_migrate, target_metadata, schema, version_table)
+            await connection.run_sync(_migrate, target_metadata, schema, version_table, identifying)
             await connection.commit()
     finally:
         await engine.dispose()
 
 
-def _migrate(connection: Connection, target_metadata: MetaData, schema: str, version_table: str) -> None:
+def _migrate(connection: Connection, target_metadata: MetaData, schema: str, version_table: str,
+             identifying: set[str]) -> None:
     home = schema if connection.dialect.name == "postgresql" else None
     if home is not None:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{home}"'))
-    _adopt_legacy_layout(connection, target_metadata, home, version_table)
+    _adopt_legacy_layout(connection, target_metadata, home, version_table, identifying)
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       version_table=version_table, version_table_schema=home)
     with context.begin_transaction():
         context.run_migrations()
 
 
-def _adopt_legacy_layout(connection: Connection, metadata: MetaData, home: str | None, version_table: str) -> None:
+def _adopt_legacy_layout(connection: Connection, metadata: MetaData, home: str | None, version_table: str,
+                         identifying: set[str]) -> None:
     """Refuse a namespace another service uses; take over this service's tables from the pre-schema layout."""
     where = f"schema '{home}'" if home else "this SQLite file"
     tables = set(inspect(connection).get_table_names(schema=home))
@@ -83,8 +84,7 @@ def _adopt_legacy_layout(connection: Connection, metadata: MetaData, home: str |
         return
     legacy = "public" if home is not None else None
     old = set(inspect(connection).get_table_names(schema=legacy))
-    own = set(metadata.tables) - _COMMON_TABLES
-    if LEGACY_VERSION_TABLE not in old or not own & old:
+    if LEGACY_VERSION_TABLE not in old or not identifying <= old:
         return  # nothing migrated yet, or the old version table belongs to another service
     if home is not None and home != legacy:
         for name in sorted((set(metadata.tables) | {LEGACY_VERSION_TABLE}) & old):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -92,6 +93,8 @@ def check_database(url: str, *, schema: str, alembic_ini: Path, command: str, ti
 async def _revisions(url: str, schema: str, alembic_ini: Path) -> tuple[str | None, str | None]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter is not news at start
 
     from shared.db import create_engine, migration_config
 
