@@ -84,3 +84,14 @@ def test_two_services_given_the_same_sqlite_file_are_told_to_use_their_own(tmp_p
     line = _one_line(result)
     assert line.startswith("router: cannot start: database migrations failed: ")
     assert "already holds the tables of service 'intake'" in line
+
+
+def test_a_failure_while_the_app_starts_is_told_in_one_line_too(tmp_path: Path) -> None:
+    router = SERVICES["router"]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'router.db'}"
+    assert _run(router, "migrate", **{router.database_env: url}).returncode == 0
+    result = _run(router, **{router.database_env: url, router.port_env: str(free_port()),
+                             "ROUTING_CONFIG_PATH": str(tmp_path / "missing.yaml")})
+    assert result.returncode == 1
+    line = _one_line(result)
+    assert line.startswith("router: cannot start: ") and "set ROUTING_CONFIG_PATH" in line
