@@ -79,18 +79,20 @@ def check_port_free(host: str, port: int) -> None:
 def check_database(url: str, *, schema: str, alembic_ini: Path, command: str, timeout: float = 15.0) -> None:
     """Raise ``StartupFailure`` unless the database answers and holds this service's latest migration."""
     try:
-        current, head = asyncio.run(asyncio.wait_for(_revisions(url, schema, alembic_ini), timeout))
+        current, head, known = asyncio.run(asyncio.wait_for(_revisions(url, schema, alembic_ini), timeout))
     except TimeoutError as exc:
         raise StartupFailure(f"the database{_where(url)} did not answer within {timeout:.0f}s.") from exc
     except Exception as exc:  # noqa: BLE001 - any failure here is reported as the reason, in one line
         raise StartupFailure(describe(exc, url=url)) from exc
-    if current != head:
+    # A revision this code does not know is a newer one (a rollback or a rolling deploy): serve on it.
+    if current != head and (current is None or current in known):
         state = f"is at revision {current}" if current else "has none of its tables"
         raise StartupFailure(
             f"the database (schema '{schema}' on PostgreSQL) {state}, expected {head}; run `{command}` first.")
 
 
-async def _revisions(url: str, schema: str, alembic_ini: Path) -> tuple[str | None, str | None]:
+async def _revisions(url: str, schema: str, alembic_ini: Path) -> tuple[str | None, str | None, set[str]]:
+    """The database's revision, this code's head revision, and every revision this code knows."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -99,7 +101,8 @@ async def _revisions(url: str, schema: str, alembic_ini: Path) -> tuple[str | No
     from shared.db import create_engine, migration_config
 
     config = migration_config(alembic_ini, url, schema=schema)
-    head = ScriptDirectory.from_config(config).get_current_head()
+    script = ScriptDirectory.from_config(config)
+    head, known = script.get_current_head(), {r.revision for r in script.walk_revisions()}
     engine = create_engine(url, schema=schema)
     try:
         async with engine.connect() as conn:
@@ -108,6 +111,6 @@ async def _revisions(url: str, schema: str, alembic_ini: Path) -> tuple[str | No
                         "version_table_schema": schema if engine.dialect.name == "postgresql" else None}
                 return MigrationContext.configure(sync_conn, opts=opts).get_current_revision()  # type: ignore[arg-type]
 
-            return await conn.run_sync(current), head
+            return await conn.run_sync(current), head, known
     finally:
         await engine.dispose()
