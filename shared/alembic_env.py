@@ -16,12 +16,13 @@ from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection
 
 from shared.db import create_engine
+from shared.startup import StartupFailure
 
 #: The version table every service shared before each got its own.
 LEGACY_VERSION_TABLE = "alembic_version"
 
 
-class DatabaseShared(RuntimeError):
+class DatabaseShared(StartupFailure):
     """Raised when a service's schema (or SQLite file) already holds another service's tables."""
 
 
@@ -72,7 +73,7 @@ def _migrate(connection: Connection, target_metadata: MetaData, schema: str, ver
 def _adopt_legacy_layout(connection: Connection, metadata: MetaData, home: str | None, version_table: str,
                          identifying: set[str]) -> None:
     """Refuse a namespace another service uses; take over this service's tables from the pre-schema layout."""
-    where = f"schema '{home}'" if home else "this SQLite file"
+    where = f"schema '{home}'" if home else "SQLite file"
     tables = set(inspect(connection).get_table_names(schema=home))
     others = sorted(t for t in tables if t.startswith(LEGACY_VERSION_TABLE + "_") and t != version_table)
     if others:

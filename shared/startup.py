@@ -37,6 +37,8 @@ def describe(exc: BaseException, *, url: str | None = None) -> str:
     seen: set[int] = set()
     while id(cause) not in seen:
         seen.add(id(cause))
+        if isinstance(cause, StartupFailure):
+            return str(cause)
         if isinstance(cause, DBAPIError) and cause.orig is not None:
             cause = cause.orig
         elif isinstance(cause, (ConnectionError, socket.gaierror, TimeoutError)) or (
