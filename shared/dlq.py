@@ -26,6 +26,9 @@ log = get_logger(__name__)
 REPLAYED = Counter("leadrouter_dlq_replayed_total", "Dead-lettered messages re-published to their origin topic.",
                    ["topic"])
 
+#: Reasons whose bytes no code change can ever make readable: never worth replaying.
+UNREPLAYABLE = frozenset({"tombstone", "too_deep", "undecodable"})
+
 #: Headers shown by the status listing; values of the message itself are never shown.
 _LISTED_HEADERS = ("error-class", "error-reason", "error", "origin-topic", "origin-partition", "origin-offset",
                    "event-id", "dead-lettered-at", "consumer-group")
@@ -104,7 +107,8 @@ async def dlq_status(settings: KafkaSettings, *, group: str, topics: Sequence[st
 
 async def replay(settings: KafkaSettings, *, group: str, topics: Sequence[str], publisher: Any) -> dict[str, int]:
     """Re-publish every parked message of ``group`` not replayed before to its origin topic; then move the
-    replay cursor past it. Tombstones are skipped (there is nothing to replay)."""
+    replay cursor past it. Messages that can never decode (``UNREPLAYABLE``) are skipped. A replayed message
+    that fails again is parked again as a new entry, to be replayed after the next fix."""
     consumer, records = await _read(settings, topics, group_id=replay_group(group), from_committed=True)
     replayed = skipped = 0
     try:
@@ -112,7 +116,8 @@ async def replay(settings: KafkaSettings, *, group: str, topics: Sequence[str], 
         for record in records:
             headers = _headers(record)
             tp = TopicPartition(record.topic, record.partition)
-            if record.value is None or not _belongs_to(record, group):
+            if (record.value is None or headers.get("error-reason") in UNREPLAYABLE
+                    or not _belongs_to(record, group)):
                 skipped += 1
             else:
                 origin = headers.get("origin-topic") or record.topic.removesuffix(".dlq")
