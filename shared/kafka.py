@@ -165,8 +165,10 @@ class _PartitionTracker(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self._consumer._assigned -= {tp.partition for tp in revoked}
-        for tp in revoked:
+        for tp in revoked:  # whoever owns it next retries the held message
             self._consumer._held.pop(tp, None)
+            self._consumer._failing.pop(tp, None)
+            self._consumer._hold_attempts.pop(tp, None)
         if self._consumer.on_assignment is not None:
             self._consumer.on_assignment(frozenset(self._consumer._assigned))
 
