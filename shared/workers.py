@@ -9,6 +9,7 @@ from contextlib import suppress
 from typing import Protocol
 
 from shared.backoff import backoff_delay
+from shared.failures import Failure, classify
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -81,6 +82,8 @@ class Supervisor:
 
     A loop that crashes ``max_crashes`` times in a row (without staying up ``stable_after`` seconds in
     between) is declared dead and left so: liveness then fails, and the orchestrator restarts the process.
+    A crash because the database or broker is away (``shared.failures``) is restarted without limit:
+    restarting the process would not bring them back, and readiness already says what is wrong.
     """
 
     def __init__(self, loops: dict[str, Runnable], *, max_crashes: int = 10, stable_after: float = 60.0,
@@ -125,7 +128,7 @@ class Supervisor:
 
     async def _supervise(self, name: str, loop: Runnable) -> None:
         clock = asyncio.get_running_loop()
-        crashes = 0
+        crashes = restarts = 0
         while not self._stopping.is_set():
             started = clock.time()
             self.states[name] = "running"
@@ -138,14 +141,20 @@ class Supervisor:
                 raise
             except Exception as exc:
                 error = type(exc).__name__
+                transient = classify(exc) is Failure.TRANSIENT
+            else:
+                transient = False
             if self._stopping.is_set():
                 break
-            crashes = 1 if clock.time() - started > self._stable_after else crashes + 1
+            stable = clock.time() - started > self._stable_after
+            restarts = 1 if stable else restarts + 1
+            if not transient:
+                crashes = 1 if stable else crashes + 1
             if crashes >= self._max_crashes:
                 self.states[name] = f"dead ({error})"
                 log.error("supervisor.loop_dead", loop=name, crashes=crashes, error=error)
                 return
-            delay = backoff_delay(crashes, base=self._backoff[0], cap=self._backoff[1])
+            delay = backoff_delay(restarts, base=self._backoff[0], cap=self._backoff[1])
             self.states[name] = f"restarting ({error})"
             log.error("supervisor.loop_crashed", loop=name, crashes=crashes, error=error, restart_in=round(delay, 2))
             with suppress(TimeoutError):

@@ -20,8 +20,9 @@ from tests.support import eventually, serve
 class Crashing:
     """A loop that raises every time it is (re)started, until ``healthy`` is set."""
 
-    def __init__(self, *, crashes: int) -> None:
+    def __init__(self, *, crashes: int, error: type[Exception] = RuntimeError) -> None:
         self.crashes = crashes
+        self.error = error
         self.runs = 0
         self.status = "ok"
         self._stop = asyncio.Event()
@@ -29,7 +30,7 @@ class Crashing:
     async def run(self) -> None:
         self.runs += 1
         if self.runs <= self.crashes:
-            raise RuntimeError("the loop crashed")
+            raise self.error("the loop crashed")
         await self._stop.wait()
 
     async def stop(self) -> None:
@@ -102,3 +103,12 @@ async def test_readyz_reports_a_consumer_held_by_an_infrastructure_failure(tmp_p
         assert answer.status_code == 503
         assert answer.json()["checks"]["consumer"] == "retrying (OperationalError)"
         assert (await http.get("/healthz")).status_code == 200  # held is not dead: no restart wanted
+
+
+async def test_a_loop_that_crashes_because_the_broker_is_away_is_restarted_without_limit(tmp_path: Path) -> None:
+    loop = Crashing(crashes=12, error=ConnectionRefusedError)
+    supervisor = Supervisor({"consumer": loop}, max_crashes=3, backoff=(0.001, 0.002))
+    async with _service(tmp_path, supervisor) as http:
+        await eventually(lambda: _ready(http), what="the loop once the broker is back")
+        assert loop.runs == 13 and not supervisor.dead()
+        assert (await http.get("/healthz")).status_code == 200
