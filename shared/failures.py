@@ -58,7 +58,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _is_transient(exc: BaseException) -> bool:
     for link in _chain(exc):
-        if isinstance(link, ConnectionError | TimeoutError):
+        if isinstance(link, OSError | TimeoutError):  # connection refused or reset, DNS failure, ...
             return True
         if any(cls.__name__ in _TRANSIENT_NAMES for cls in type(link).__mro__):
             return True
