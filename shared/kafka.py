@@ -302,6 +302,8 @@ class EventConsumer:
 
     def _hold(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, error: str) -> None:
         """Pause ``tp`` at ``offset`` (not committed) and try it again after a backoff; keep polling the rest."""
+        if tp not in consumer.assignment():
+            return  # revoked meanwhile: its next owner starts from the last committed offset
         attempt = self._hold_attempts.get(tp, 0) + 1
         self._hold_attempts[tp] = attempt
         self._failing[tp] = error
