@@ -17,16 +17,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.clock import Clock, SystemClock
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
+LivenessCheck = Callable[[], dict[str, str]]
 
 
-def ops_router(readiness: ReadinessCheck) -> APIRouter:
-    """``/healthz`` (the process answers), ``/readyz`` (every required check is ``ok``; a check reported as
-    ``degraded (...)`` is information only), ``/metrics``."""
+def ops_router(readiness: ReadinessCheck, liveness: LivenessCheck | None = None) -> APIRouter:
+    """``/healthz`` (the process answers and none of its loops died), ``/readyz`` (every required check is
+    ``ok``: DB and, where needed, broker reachable, consumers not held by a failure; a check reported as
+    ``degraded: ...`` is information only), ``/metrics``."""
     router = APIRouter(tags=["ops"])
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.get("/healthz", responses={503: {"description": "A consumer or worker loop died."}})
+    async def healthz() -> JSONResponse:
+        dead = liveness() if liveness is not None else {}
+        if dead:
+            return JSONResponse({"status": "dead", "dead": dead,
+                                 "detail": f"Loop(s) {', '.join(sorted(dead))} died and are not restarting."},
+                                status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/readyz", responses={503: {
         "description": "The database (or, where the service needs it, the broker) is unreachable."}})
@@ -159,12 +166,13 @@ def publish_schemas(app: FastAPI, *models: type[Any]) -> None:
 
 
 def service_app(*, title: str, description: str, lifespan: Any, engine: Any, publisher: Any,
-                broker_required: bool = True, **state: Any) -> FastAPI:
+                broker_required: bool = True, supervisor: Any = None, **state: Any) -> FastAPI:
     """A service's FastAPI app: readable 422s, the ops endpoints and ``state`` on ``app.state``.
 
-    Readiness is the database, and the broker when ``broker_required``; otherwise (a service that stores
-    first and publishes through its outbox) an unreachable broker is reported as ``degraded`` and the
-    service stays ready, because it can still accept and store."""
+    Readiness is the database, the supervised loops' states, and the broker when ``broker_required``;
+    otherwise (a service that stores first and publishes through its outbox) an unreachable broker is
+    reported as ``degraded`` and the service stays ready, because it can still accept and store. Liveness
+    is no loop dead."""
     from shared.db import ping
 
     async def readiness() -> dict[str, str]:
@@ -173,13 +181,16 @@ def service_app(*, title: str, description: str, lifespan: Any, engine: Any, pub
         await check("broker", publisher.ping, results)
         if not broker_required and results["broker"] != "ok":
             results["broker"] = f"degraded: {results['broker']}; events wait in the outbox"
+        if supervisor is not None:
+            results.update(supervisor.readiness())
         return results
 
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     for name, value in state.items():
         setattr(app.state, name, value)
     install_error_handlers(app)
-    app.include_router(ops_router(readiness))
+    app.include_router(ops_router(readiness, supervisor.dead if supervisor is not None else None))
+    app.state.supervisor = supervisor
     return app
 
 

@@ -41,17 +41,6 @@ def redact_pii(_logger: Any, _method: str, event_dict: Any) -> Any:
     return {key: value if key.startswith("_") else _redact_value(value) for key, value in event_dict.items()}
 
 
-def describe_error(exc: BaseException) -> str:
-    """``"<Type>: <message>"`` for logs and DLQ headers, without the input values pydantic would echo."""
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
-                             for err in exc.errors(include_input=False, include_url=False))
-        return redact(f"ValidationError: {exc.error_count()} problem(s) in {exc.title}: {problems}")
-    return redact(f"{type(exc).__name__}: {exc}")
-
-
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send both structlog and standard-library records to stdout as one JSON object per line."""
     shared_processors: list[structlog.types.Processor] = [

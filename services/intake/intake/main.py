@@ -21,7 +21,7 @@ from shared.logging import get_logger
 from shared.outbox import service_relay
 from shared.retention import RetentionRule, outbox_and_inbox_rules, service_retention
 from shared.topics import ALL_TOPICS
-from shared.workers import start_all, stop_all
+from shared.workers import Supervisor
 
 log = get_logger(__name__)
 
@@ -34,23 +34,25 @@ def retention_rules(settings: IntakeSettings) -> list[RetentionRule]:
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
-    engine = db.create_engine(settings.intake_database_url)
+    engine = db.create_engine(settings.intake_database_url, schema=settings.intake_database_schema)
     session_factory = db.create_session_factory(engine)
     publisher = EventPublisher(settings)
     relay = service_relay(settings, session_factory=session_factory, table=tables.outbox,
                           marks_table=tables.outbox_marks, publisher=publisher)
     retention = service_retention(settings, session_factory=session_factory, rules=retention_rules(settings))
 
+    supervisor = Supervisor({"outbox_relay": relay, "retention": retention})
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The broker may be away at start: intake still accepts leads and the relay publishes them later.
         topics_ready = asyncio.create_task(ensure_topics(settings, ALL_TOPICS, timeout=3600))
-        tasks = start_all([relay, retention])
+        supervisor.start()
         log.info("intake.started", port=settings.intake_port)
         try:
             yield
         finally:
-            await stop_all([relay, retention], tasks)
+            await supervisor.stop()
             topics_ready.cancel()
             with suppress(asyncio.CancelledError, Exception):
                 await topics_ready
@@ -62,7 +64,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = service_app(title="leadrouter intake", lifespan=lifespan, engine=engine, publisher=publisher,
                       broker_required=False,
                       description="Accepts leads (web forms, badge scanners) and CRM activities.",
-                      settings=settings, session_factory=session_factory, relay=relay)
+                      supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay)
     app.include_router(leads.router)
     app.include_router(activities.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from devstack.broker import free_port, start_broker
 from intake.main import create_app
+from intake.settings import IntakeSettings
 from intake.tables import outbox
 from shared import topics
 from shared.db import create_engine
@@ -58,7 +59,7 @@ async def test_a_broker_that_stops_answering_neither_blocks_requests_nor_loses_t
                 frozen = await http.post("/v1/leads", json={"email": "frozen@example.com", "source": "web_form"})
                 assert frozen.status_code == 202
 
-                await eventually(lambda: _claimed(settings.intake_database_url, frozen.json()["lead_id"]),
+                await eventually(lambda: _claimed(settings, frozen.json()["lead_id"]),
                                  what="the relay to claim the lead's event and wait on the broker")
                 started = time.monotonic()
                 during = [await http.post("/v1/leads", json={"phone": f"+1415555{n:04d}", "source": "web_form"})
@@ -79,8 +80,8 @@ async def test_a_broker_that_stops_answering_neither_blocks_requests_nor_loses_t
         broker.wait()
 
 
-async def _claimed(database_url: str, lead_id: str) -> bool:
-    engine = create_engine(database_url)
+async def _claimed(settings: IntakeSettings, lead_id: str) -> bool:
+    engine = create_engine(settings.intake_database_url, schema=settings.intake_database_schema)
     try:
         async with engine.connect() as conn:
             claimed = (await conn.execute(select(outbox.c.claimed_until).where(

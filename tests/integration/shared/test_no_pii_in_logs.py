@@ -14,7 +14,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from sqlalchemy.exc import DBAPIError
 
 from shared.db import create_engine
-from shared.logging import configure_logging, describe_error, get_logger
+from shared.failures import describe
+from shared.logging import configure_logging, get_logger
 from tests.conftest import DatabaseFactory
 
 EMAIL = "jane.doe@example.com"
@@ -68,7 +69,7 @@ async def test_sql_errors_with_personal_parameters_are_logged_without_them(
                     await conn.execute(insert(people).values(**values))
             except DBAPIError as exc:
                 failures += 1
-                log.exception("db.failed", error=describe_error(exc))
+                log.exception("db.failed", error=describe(exc))
                 logging.getLogger("sqlalchemy").error("statement failed: %s", exc, exc_info=True)
     finally:
         await engine.dispose()
@@ -86,7 +87,7 @@ def test_a_validation_error_is_described_without_the_input() -> None:
     with pytest.raises(ValidationError) as caught:
         Lead.model_validate({"email": "jane.doe@@example.com", "employees": PHONE})
     assert EMAIL.split("@")[0] in str(caught.value)  # pydantic itself echoes the input
-    described = describe_error(caught.value)
+    described = describe(caught.value)
     assert "jane.doe" not in described and "415" not in described
     assert "email" in described and "employees" in described
 
