@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from shared import db, topics
 from shared.clock import Clock, SystemClock
-from shared.http import bearer_token_dependency, service_app
+from shared.http import admin_gate, bearer_token_dependency, guard, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
@@ -92,10 +92,16 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
             await engine.dispose()
             log.info("sla.stopped")
 
-    assert settings.admin_token is not None
     app = service_app(title="leadrouter sla-monitor", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
                       settings=settings, session_factory=session_factory, policies=policies, clock=clock,
                       ticker=ticker, consumer=consumer)
-    app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])
+    app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_tokens))])
+    body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
+    guard(app, refuse=admin_gate(settings.admin_tokens),
+          limit_for=lambda path: document_limit if path == DOCUMENT_PATH else body_limit)
     return app
+
+
+#: The one route that takes a whole policy document, with its larger body limit.
+DOCUMENT_PATH = "/v1/sla/policies"

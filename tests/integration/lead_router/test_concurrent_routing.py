@@ -1,0 +1,77 @@
+"""Two router instances deciding about the same lead at the same moment, on PostgreSQL (the database several
+instances share): the lead is assigned once, because each instance locks the lead before it reads the lead's
+current assignment."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from lead_router import tables
+from lead_router.config_store import routing_documents
+from lead_router.queue import assign_queued
+from lead_router.routing import route_received_lead
+from lead_router.state_store import save_rep_state
+from shared import db
+from shared.events import LeadReceived
+from tests.conftest import DatabaseFactory
+from tests.integration.lead_router.conftest import DOCUMENT, migrated
+from tests.support import eventually
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+async def _waiting_on_a_lock(session_factory: Any, pid: int) -> bool | None:
+    async with session_factory() as probe:
+        wait = (await probe.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                                    {"pid": pid})).scalar()
+    return True if wait == "Lock" else None
+
+
+async def test_two_instances_draining_the_same_queued_lead_assign_it_once(databases: DatabaseFactory) -> None:
+    if databases.kind != "postgresql":
+        pytest.skip("row and advisory locks are what PostgreSQL instances share; SQLite has one writer")
+    engine = db.create_engine(await migrated(databases))
+    session_factory = db.create_session_factory(engine)
+    documents = routing_documents()
+    try:
+        async with session_factory.begin() as session:
+            active = await documents.save(session, DOCUMENT, origin="api", now=NOW)
+            for rep in ("rep-a", "rep-b", "rep-c"):
+                await save_rep_state(session, rep, {"active": False}, now=NOW)
+            lead = LeadReceived(lead_id="contested", received_at=NOW, source="web_form", country="US",
+                                intent="demo_request")
+            assert (await route_received_lead(session, lead, active=active, now=NOW))["state"] == "queued"
+        async with session_factory.begin() as session:
+            await save_rep_state(session, "rep-b", {"active": True}, now=NOW)
+
+        first, second = session_factory(), session_factory()
+        try:
+            await first.begin()
+            assert await assign_queued(first, "contested", active=active, now=NOW)  # holds its locks, uncommitted
+            await second.begin()
+            second_pid = (await second.execute(text("SELECT pg_backend_pid()"))).scalar()
+            racing = asyncio.create_task(assign_queued(second, "contested", active=active, now=NOW))
+            await eventually(lambda: _waiting_on_a_lock(session_factory, second_pid), timeout=10,
+                             what="the second instance to wait for the first one's lock")
+            await first.commit()
+            assert await asyncio.wait_for(racing, timeout=10) is False
+            await second.commit()
+        finally:
+            await first.close()
+            await second.close()
+
+        async with session_factory() as session:
+            a = tables.assignments
+            states = list((await session.execute(
+                select(a.c.state).where(a.c.lead_id == "contested").order_by(a.c.id))).scalars())
+            events = (await session.execute(select(func.count()).select_from(tables.outbox).where(
+                tables.outbox.c.key == "contested"))).scalar()
+        assert states == ["superseded", "assigned"]
+        assert events == 1  # one lead.assigned, not two
+    finally:
+        await engine.dispose()
