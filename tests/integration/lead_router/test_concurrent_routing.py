@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from lead_router import tables
 from lead_router.config_store import routing_documents
@@ -73,5 +73,46 @@ async def test_two_instances_draining_the_same_queued_lead_assign_it_once(databa
                 tables.outbox.c.key == "contested"))).scalar()
         assert states == ["superseded", "assigned"]
         assert events == 1  # one lead.assigned, not two
+    finally:
+        await engine.dispose()
+
+
+async def test_routing_to_an_owner_in_another_team_does_not_overwrite_that_teams_rotation(
+        databases: DatabaseFactory) -> None:
+    if databases.kind != "postgresql":
+        pytest.skip("row locks are what PostgreSQL instances share; SQLite has one writer")
+    engine = db.create_engine(await migrated(databases))
+    session_factory = db.create_session_factory(engine)
+    documents = routing_documents()
+    cursors = tables.team_cursors
+    try:
+        async with session_factory.begin() as session:
+            active = await documents.save(session, DOCUMENT, origin="api", now=NOW)
+            first = LeadReceived(lead_id="first", received_at=NOW, source="web_form", country="DE",
+                                 email="ana@example.com")
+            assert (await route_received_lead(session, first, active=active, now=NOW))["rep_id"] == "rep-x"
+
+        rotating, routing = session_factory(), session_factory()
+        try:
+            await rotating.begin()  # another instance, rotating team desk right now
+            await rotating.execute(select(cursors).where(cursors.c.team_id == "desk").with_for_update())
+            await routing.begin()
+            routing_pid = (await routing.execute(text("SELECT pg_backend_pid()"))).scalar()
+            returning = LeadReceived(lead_id="returning", received_at=NOW, source="web_form", country="US",
+                                     intent="demo_request", email="ana@example.com")
+            racing = asyncio.create_task(route_received_lead(routing, returning, active=active, now=NOW))
+            await eventually(lambda: _waiting_on_a_lock(session_factory, routing_pid), timeout=10,
+                             what="the routing to wait for team desk's cursor")
+            await rotating.execute(update(cursors).where(cursors.c.team_id == "desk").values(last_rep_id="rep-y"))
+            await rotating.commit()
+            assert (await asyncio.wait_for(racing, timeout=10))["rep_id"] == "rep-x"  # the owner
+            await routing.commit()
+        finally:
+            await rotating.close()
+            await routing.close()
+
+        async with session_factory() as session:
+            last = (await session.execute(select(cursors.c.last_rep_id).where(cursors.c.team_id == "desk"))).scalar()
+        assert last == "rep-y"  # the other instance's rotation survives
     finally:
         await engine.dispose()
