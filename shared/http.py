@@ -6,7 +6,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -255,4 +255,7 @@ def get_clock(request: Request) -> Clock:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+#: An id in a path (lead, rep, subscription): printable text of bounded length. PostgreSQL refuses NUL bytes in
+#: text with an error, so they are a 422 here instead of a 500 there.
+IdPath = Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
 ClockDep = Annotated[Clock, Depends(get_clock)]

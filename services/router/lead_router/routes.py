@@ -17,12 +17,10 @@ from lead_router.routing import plan
 from lead_router.state_store import save_rep_state
 from shared.document_parsing import UnreadableDocument, read_document
 from shared.events import LeadFields
-from shared.http import ClockDep, SessionDep
+from shared.http import ClockDep, IdPath, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 
-#: A lead or rep id in a path: printable text (PostgreSQL refuses NUL bytes in text, so they never reach it).
-IdPath = Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
 #: Version numbers are PostgreSQL integers; a larger number in the path is a 422, not a database error.
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

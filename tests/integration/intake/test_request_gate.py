@@ -34,3 +34,7 @@ async def test_reading_a_lead_takes_a_key_or_the_admin_token(intake: Intake) -> 
                             ({"X-API-Key": "wrong"}, 401), ({"Authorization": "Bearer nope"}, 401)):
         answer = await intake.http.get("/v1/leads/nobody", headers={"X-API-Key": "", **headers})
         assert answer.status_code == status, headers
+
+
+async def test_a_nul_byte_in_a_lead_id_is_a_422_not_a_database_error(intake: Intake) -> None:
+    assert (await intake.http.get("/v1/leads/lead%00one")).status_code == 422
