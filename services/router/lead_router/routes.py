@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from lead_router import tables
@@ -82,6 +82,14 @@ class SimulatedLead(LeadFields):
 
     source: str = "web_form"
     lead_id: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        # Text goes into database queries (ownership): PostgreSQL refuses NUL bytes with an error, so say so here.
+        if isinstance(value, str) and ("\x00" in value or len(value) > 1000):
+            raise ValueError("must be text without NUL bytes, at most 1000 characters")
+        return value
 
 
 @router.post("/routing/simulate")

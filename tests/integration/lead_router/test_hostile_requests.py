@@ -95,3 +95,14 @@ async def test_huge_or_nul_path_parameters_are_4xx_not_database_errors(router: R
         assert answer.status_code == 422, (path, answer.text)
     assert (await router.http.patch("/v1/reps/rep%00a", json={"active": False})).status_code == 422
     assert (await router.http.get("/v1/routing/config/versions/99")).status_code == 404
+
+
+async def test_a_simulated_lead_with_nul_bytes_or_absurd_numbers_is_a_4xx(router: Router) -> None:
+    for body in ({"email": "ana\u0000@example.com"}, {"lead_id": "x\u0000"}, {"country": "U" * 5_000}):
+        answer = await router.http.post("/v1/routing/simulate", json=body)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"] == next(iter(body))
+    for raw in (b'{"employees": ' + b"9" * 5_000 + b"}", b"[" * 60_000 + b"]" * 60_000):
+        answer = await router.http.post("/v1/routing/simulate", content=raw,
+                                        headers={"Content-Type": "application/json"})
+        assert 400 <= answer.status_code < 500, answer.text
