@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from lead_router import tables
-from lead_router.domain.config import InvalidDocument
+from lead_router.domain.config import MAX_CAPACITY, InvalidDocument
 from lead_router.queue import drain_queues
 from lead_router.routing import plan
 from lead_router.state_store import save_rep_state
@@ -131,7 +131,7 @@ class RepPatch(BaseModel):
 
     active: bool | None = None
     out_of_office_until: datetime | None = None
-    capacity: Annotated[int | None, Field(ge=0)] = None
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY)] = None
 
 
 @router.patch("/reps/{rep_id}", responses={404: {}})

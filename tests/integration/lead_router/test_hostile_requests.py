@@ -106,3 +106,8 @@ async def test_a_simulated_lead_with_nul_bytes_or_absurd_numbers_is_a_4xx(router
         answer = await router.http.post("/v1/routing/simulate", content=raw,
                                         headers={"Content-Type": "application/json"})
         assert 400 <= answer.status_code < 500, answer.text
+
+
+async def test_a_rep_capacity_too_large_for_the_database_is_a_422(router: Router) -> None:
+    answer = await router.http.patch("/v1/reps/rep-a", json={"capacity": 10**30})
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "capacity"
