@@ -120,9 +120,11 @@ class BodySizeLimit:
             return
         limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.strip().isdigit() or int(declared) > limit):
-            await _refuse(send, 413 if declared.strip().isdigit() else 400,
-                          _too_large(limit) if declared.strip().isdigit() else "The Content-Length is not a number.")
+        if declared is not None and not declared.strip().isdigit():
+            await _refuse(send, 400, "The Content-Length header is not a number of bytes.")
+            return
+        if declared is not None and int(declared) > limit:
+            await _refuse(send, 413, _too_large(limit))
             return
         seen = 0
 
