@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
-from tests.integration.intake.conftest import ADMIN_TOKEN, API_KEY, Intake
+import httpx
+
+from intake.main import create_app
+from tests.conftest import DatabaseFactory
+from tests.integration.intake.conftest import ADMIN_TOKEN, API_KEY, Intake, intake_settings, migrated
 from tests.raw_http import chunks, exchange
+from tests.support import serve
 
 MiB = 1024 * 1024
 HUGE = str(300 * MiB)
@@ -38,3 +43,13 @@ async def test_reading_a_lead_takes_a_key_or_the_admin_token(intake: Intake) -> 
 
 async def test_a_nul_byte_in_a_lead_id_is_a_422_not_a_database_error(intake: Intake) -> None:
     assert (await intake.http.get("/v1/leads/lead%00one")).status_code == 422
+
+
+async def test_both_admin_tokens_read_a_lead_during_a_rotation(databases: DatabaseFactory,
+                                                               kafka_bootstrap: str) -> None:
+    settings = intake_settings(await migrated(databases), kafka_bootstrap, admin_token="new-admin",
+                               admin_token_previous=ADMIN_TOKEN)
+    async with serve(create_app(settings)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        for token, status in (("new-admin", 404), (ADMIN_TOKEN, 404), ("other", 401)):
+            answer = await http.get("/v1/leads/nobody", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == status, token
