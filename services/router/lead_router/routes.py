@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -33,7 +34,8 @@ def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
 
 async def _document_from(request: Request) -> Any:
     try:
-        return read_document(await request.body(), request.headers.get("content-type"))
+        # In a thread: a large YAML document takes seconds to read, and the event loop serves everyone else.
+        return await asyncio.to_thread(read_document, await request.body(), request.headers.get("content-type"))
     except UnreadableDocument as exc:
         raise InvalidDocument(exc.errors) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -48,7 +49,8 @@ async def put_policies(request: Request, session: SessionDep, clock: ClockDep) -
     """Validate and activate new policies; clocks already running keep the window they started with."""
     try:
         try:
-            document = read_document(await request.body(), request.headers.get("content-type"))
+            # In a thread: a large YAML document takes seconds to read, and the event loop serves everyone else.
+            document = await asyncio.to_thread(read_document, await request.body(), request.headers.get("content-type"))
         except UnreadableDocument as exc:
             raise InvalidPolicies(exc.errors) from None
         document.pop("version", None)

@@ -29,7 +29,8 @@ def test_json_and_yaml_documents_are_read_into_mappings() -> None:
 
 @pytest.mark.parametrize("content_type", [JSON, YAML])
 def test_nesting_60000_deep_is_refused(content_type: str) -> None:
-    assert f"nested deeper than {MAX_DEPTH} levels" in _refused(b"[" * 60_000 + b"]" * 60_000, content_type)
+    message = _refused(b"[" * 60_000 + b"]" * 60_000, content_type)
+    assert f"nested deeper than {MAX_DEPTH} levels" in message or "maximum nesting depth" in message  # libyaml's own
 
 
 def test_yaml_block_nesting_is_refused_too() -> None:
