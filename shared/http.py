@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.clock import Clock, SystemClock
@@ -104,6 +106,23 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return unprocessable(field_errors(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return await http_exception_handler(request, _named_body_problem(exc))
+
+
+def _named_body_problem(exc: StarletteHTTPException) -> StarletteHTTPException:
+    """FastAPI answers every unreadable JSON body with "There was an error parsing the body"; say which problem
+    it was when it is one of Python's own limits (nesting, integer length)."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return exc
+    if isinstance(cause, RecursionError):
+        return HTTPException(400, detail="The JSON body is nested too deeply.")
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return HTTPException(400, detail="The JSON body has an integer with more than 4300 digits.")
+    return exc
 
 
 class BodySizeLimit:
