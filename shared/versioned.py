@@ -57,7 +57,8 @@ class VersionedDocuments(Generic[T]):
     def read_file(self, path: str | Path) -> dict[str, Any]:
         """Read a YAML (or JSON) document the way an upload is read, and validate it."""
         try:
-            document = read_document(Path(path).read_bytes(), "application/yaml")
+            kind = "application/json" if Path(path).suffix.lower() == ".json" else "application/yaml"
+            document = read_document(Path(path).read_bytes(), kind)
         except UnreadableDocument as exc:
             raise ValueError(exc.message) from None
         self.parse(document)
