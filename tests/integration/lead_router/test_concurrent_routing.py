@@ -13,11 +13,11 @@ from sqlalchemy import func, select, text, update
 
 from lead_router import tables
 from lead_router.config_store import routing_documents
-from lead_router.queue import assign_queued
+from lead_router.queue import assign_queued, reassign
 from lead_router.routing import route_received_lead
 from lead_router.state_store import save_rep_state
 from shared import db
-from shared.events import LeadReceived
+from shared.events import LeadReceived, ReassignmentRequested
 from tests.conftest import DatabaseFactory
 from tests.integration.lead_router.conftest import DOCUMENT, migrated
 from tests.support import eventually
@@ -114,5 +114,46 @@ async def test_routing_to_an_owner_in_another_team_does_not_overwrite_that_teams
         async with session_factory() as session:
             last = (await session.execute(select(cursors.c.last_rep_id).where(cursors.c.team_id == "desk"))).scalar()
         assert last == "rep-y"  # the other instance's rotation survives
+    finally:
+        await engine.dispose()
+
+
+async def test_two_instances_handling_the_same_reassignment_request_reassign_once(
+        databases: DatabaseFactory) -> None:
+    if databases.kind != "postgresql":
+        pytest.skip("row and advisory locks are what PostgreSQL instances share; SQLite has one writer")
+    engine = db.create_engine(await migrated(databases))
+    session_factory = db.create_session_factory(engine)
+    documents = routing_documents()
+    try:
+        async with session_factory.begin() as session:
+            active = await documents.save(session, DOCUMENT, origin="api", now=NOW)
+            lead = LeadReceived(lead_id="escalated", received_at=NOW, source="web_form", country="US",
+                                intent="demo_request")
+            assert (await route_received_lead(session, lead, active=active, now=NOW))["rep_id"] == "rep-a"
+        request = ReassignmentRequested(lead_id="escalated", clock_id="c1", team="na", current_rep_id="rep-a",
+                                        level=2, reason="not touched 30m after the breach")
+
+        first, second = session_factory(), session_factory()
+        try:
+            await first.begin()
+            assert await reassign(first, request, active=active, now=NOW)
+            await second.begin()
+            second_pid = (await second.execute(text("SELECT pg_backend_pid()"))).scalar()
+            racing = asyncio.create_task(reassign(second, request, active=active, now=NOW))
+            await eventually(lambda: _waiting_on_a_lock(session_factory, second_pid), timeout=10,
+                             what="the second instance to wait for the first one's lock")
+            await first.commit()
+            assert await asyncio.wait_for(racing, timeout=10) is False  # rep-a no longer has it: stale
+            await second.commit()
+        finally:
+            await first.close()
+            await second.close()
+
+        async with session_factory() as session:
+            a = tables.assignments
+            rows = (await session.execute(select(a.c.state, a.c.rep_id, a.c.reason)
+                                          .where(a.c.lead_id == "escalated").order_by(a.c.id))).all()
+        assert [tuple(r) for r in rows] == [("superseded", "rep-a", "initial"), ("assigned", "rep-b", "reassigned")]
     finally:
         await engine.dispose()
