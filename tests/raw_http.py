@@ -41,8 +41,10 @@ async def exchange(base_url: str, method: str, path: str, headers: dict[str, str
         writer.write(head.encode("latin-1"))
         await writer.drain()
         status_line = asyncio.create_task(reader.readline())
+        pause = 0.2  # a service that answers from the head alone has answered by then, on a busy machine too
         for piece in body:
-            await asyncio.wait({status_line}, timeout=0.005)
+            await asyncio.wait({status_line}, timeout=pause)
+            pause = 0.005
             if status_line.done():
                 break
             try:
