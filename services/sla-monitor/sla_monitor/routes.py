@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from shared.document_parsing import UnreadableDocument, read_document
-from shared.http import ClockDep, IdPath, SessionDep, unprocessable
+from shared.http import ClockDep, SessionDep, unprocessable
 from sla_monitor import tables
 from sla_monitor.domain.policies import InvalidPolicies
 from sla_monitor.domain.reports import COLUMNS, ClockFacts, speed_to_lead
@@ -23,6 +23,7 @@ from sla_monitor.subscription_secrets import new_secret
 from sla_monitor.webhook_url import parse_webhook_url
 
 router = APIRouter(prefix="/v1")
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
 EVENT_TYPES = ["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled"]
 
 
@@ -78,7 +79,7 @@ def _clock_view(row: Any) -> dict[str, Any]:
 
 
 @router.get("/sla/clocks/{lead_id}", tags=["clocks"], responses={404: {}})
-async def get_clocks(lead_id: IdPath, session: SessionDep) -> dict[str, Any]:
+async def get_clocks(lead_id: str, session: SessionDep) -> dict[str, Any]:
     """Every clock of the lead, oldest first (a reassignment starts a new one)."""
     c = tables.clocks
     rows = (await session.execute(select(c).where(c.c.lead_id == lead_id).order_by(c.c.started_at))).all()
@@ -140,7 +141,7 @@ async def create_subscription(new: NewSubscription, request: Request, session: S
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret", tags=["subscriptions"], responses={404: {}})
-async def rotate_subscription_secret(subscription_id: IdPath, request: Request, session: SessionDep,
+async def rotate_subscription_secret(subscription_id: str, request: Request, session: SessionDep,
                                      clock: ClockDep) -> dict[str, Any]:
     """A new signing secret, shown only this once. For ``SUBSCRIPTION_SECRET_GRACE_SECONDS`` deliveries are
     signed with the new and the previous secret, so the receiver can switch at leisure; then the new only."""
@@ -164,7 +165,7 @@ async def list_subscriptions(session: SessionDep) -> dict[str, Any]:
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"], responses={404: {}})
-async def delete_subscription(subscription_id: IdPath, session: SessionDep) -> Response:
+async def delete_subscription(subscription_id: str, session: SessionDep) -> Response:
     async with session.begin():
         gone = await session.execute(delete(tables.subscriptions).where(tables.subscriptions.c.id == subscription_id))
     if gone.rowcount == 0:  # type: ignore[attr-defined]
@@ -173,7 +174,7 @@ async def delete_subscription(subscription_id: IdPath, session: SessionDep) -> R
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", tags=["subscriptions"], responses={404: {}})
-async def list_deliveries(subscription_id: IdPath, session: SessionDep,
+async def list_deliveries(subscription_id: str, session: SessionDep,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     """The delivery log, newest first: state, attempts, last status or error, next attempt."""
     found = (await session.execute(select(tables.subscriptions.c.id)

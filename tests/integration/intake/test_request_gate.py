@@ -41,10 +41,6 @@ async def test_reading_a_lead_takes_a_key_or_the_admin_token(intake: Intake) -> 
         assert answer.status_code == status, headers
 
 
-async def test_a_nul_byte_in_a_lead_id_is_a_422_not_a_database_error(intake: Intake) -> None:
-    assert (await intake.http.get("/v1/leads/lead%00one")).status_code == 422
-
-
 async def test_both_admin_tokens_read_a_lead_during_a_rotation(databases: DatabaseFactory,
                                                                kafka_bootstrap: str) -> None:
     settings = intake_settings(await migrated(databases), kafka_bootstrap, admin_token="new-admin",

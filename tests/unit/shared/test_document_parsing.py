@@ -4,7 +4,6 @@ whatever the bytes are."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -83,17 +82,3 @@ def test_a_body_over_the_size_limit_is_a_413() -> None:
         read_document(b'{"a": "' + b"x" * 2_000 + b'"}', JSON, max_bytes=1_000)
     assert caught.value.status_code == 413
 
-
-def test_seed_files_are_read_like_uploads(tmp_path: Path) -> None:
-    from sqlalchemy import MetaData
-
-    from shared.versioned import VersionedDocuments, versions_table
-
-    store = VersionedDocuments(versions_table("seed_test", MetaData()), parse=lambda document: document)
-    dated = tmp_path / "policies.yaml"
-    dated.write_text("holidays: [2026-12-25]\n")
-    assert store.read_file(dated) == {"holidays": ["2026-12-25"]}
-    bomb = tmp_path / "bomb.yaml"
-    bomb.write_text("a: &a [x, x]\nb: [*a, *a]\n")
-    with pytest.raises(ValueError, match="anchors and aliases"):
-        store.read_file(bomb)

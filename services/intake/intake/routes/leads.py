@@ -16,7 +16,7 @@ from intake.deps import ApiClient, Reader, SettingsDep
 from intake.leads import accept_lead, get_lead
 from intake.metrics import LEADS_ACCEPTED, LEADS_REJECTED
 from intake.normalize import LeadSubmission
-from shared.http import ClockDep, IdPath, SessionDep, field_errors, unprocessable
+from shared.http import ClockDep, SessionDep, field_errors, unprocessable
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -134,7 +134,7 @@ async def post_batch(request: Request, client: ApiClient, session: SessionDep, s
 
 
 @router.get("/{lead_id}", responses={401: {}, 404: {}})
-async def read_lead(lead_id: IdPath, _reader: Reader, session: SessionDep) -> dict[str, Any]:
+async def read_lead(lead_id: str, _reader: Reader, session: SessionDep) -> dict[str, Any]:
     """The lead as accepted (normalized), with ``received_at``."""
     lead = await get_lead(session, lead_id)
     if lead is None:

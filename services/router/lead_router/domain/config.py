@@ -17,6 +17,11 @@ Strategy = Literal["round_robin", "weighted", "least_loaded"]
 Urgency = Literal["hot", "warm", "cold"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 #: Bounds of every number in the document, so nothing valid can overflow a date or a database integer later
 #: (``lookback_days: 1000000`` used to pass and then fail every routing).
 MAX_LOOKBACK_DAYS = 3650
@@ -24,10 +29,6 @@ MAX_QUEUE_TIMEOUT_MINUTES = 365 * 24 * 60
 MAX_CAPACITY = 100_000
 MAX_EMPLOYEES = 10_000_000_000
 MAX_PRIORITY = 1_000_000_000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Rep(_Strict):
