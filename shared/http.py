@@ -11,7 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -70,13 +70,15 @@ def bearer_token(headers: Any) -> str | None:
 ADMIN_TOKEN_NEEDED = "This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'."
 
 
-def bearer_token_dependency(tokens: tuple[bytes, ...]) -> Callable[[Request], None]:
-    """A dependency that requires ``Authorization: Bearer <token>`` with one of ``tokens`` (the admin token and,
-    while it is rotated, the previous one), compared in constant time."""
+def bearer_token_dependency(tokens: tuple[bytes, ...] | SecretStr) -> Callable[[Request], None]:
+    """A dependency that requires ``Authorization: Bearer <token>`` with one of ``tokens`` (pass
+    ``settings.admin_tokens``: the admin token and, while it is rotated, the previous one), compared in constant
+    time. A single ``SecretStr`` is accepted as the only token."""
+    accepted = (tokens.get_secret_value().encode(),) if isinstance(tokens, SecretStr) else tokens
 
     def require_admin(request: Request) -> None:
         given = bearer_token(request.headers)
-        if given is None or not token_matches(given, tokens):
+        if given is None or not token_matches(given, accepted):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=ADMIN_TOKEN_NEEDED,
                                 headers={"WWW-Authenticate": "Bearer"})
 

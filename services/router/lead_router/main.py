@@ -80,6 +80,7 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
             await engine.dispose()
             log.info("router.stopped")
 
+    assert settings.admin_token is not None
     app = service_app(title="leadrouter router", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Assigns each lead to a team and a rep by data-driven rules, and explains why.",
                       settings=settings, session_factory=session_factory, documents=documents, clock=clock,

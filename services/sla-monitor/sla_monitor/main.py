@@ -92,6 +92,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
             await engine.dispose()
             log.info("sla.stopped")
 
+    assert settings.admin_token is not None
     app = service_app(title="leadrouter sla-monitor", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
                       settings=settings, session_factory=session_factory, policies=policies, clock=clock,
