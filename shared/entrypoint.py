@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +14,7 @@ from pydantic import ValidationError
 from shared.db import run_migrations
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
+from shared.startup import StartupFailure, check_database, check_port_free, describe, fail
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -28,21 +31,89 @@ def load_or_exit(load_settings: Callable[[], S]) -> S:
         sys.exit(2)
 
 
+async def _dlq_command(command: str, settings: ServiceSettings, group: str, topics: Sequence[str]) -> dict[str, Any]:
+    from shared import dlq
+    from shared.kafka import EventPublisher
+
+    if command == "dlq-status":
+        return await dlq.dlq_status(settings, group=group, topics=topics)
+    publisher = EventPublisher(settings)
+    await publisher.start()
+    try:
+        return await dlq.replay(settings, group=group, topics=topics, publisher=publisher)
+    finally:
+        await publisher.stop()
+
+
 def run_service(*, name: str, argv: list[str], load_settings: Callable[[], S],
                 create_app: Callable[[S], Any], database_url: Callable[[S], str], port: Callable[[S], int],
-                alembic_ini: Path) -> None:
+                alembic_ini: Path, database_schema: Callable[[S], str], consumer_group: str | None = None,
+                consumed_topics: Sequence[str] = ()) -> None:
+    """``serve`` (default), ``migrate``, and for a service that consumes: ``dlq-status``, ``dlq-replay``.
+
+    When the service cannot migrate or serve it prints one line ``<name>: cannot start: <reason>`` and exits 1.
+    """
     command = argv[0] if argv else "serve"
+    commands = ["serve", "migrate"] + (["dlq-status", "dlq-replay"] if consumer_group else [])
     settings = load_or_exit(load_settings)
     configure_logging(name, settings.log_level)
     log = get_logger(name)
+    url, schema = database_url(settings), database_schema(settings)
     if command == "migrate":
-        run_migrations(alembic_ini, database_url(settings))
+        try:
+            run_migrations(alembic_ini, url, schema=schema)
+        except Exception as exc:  # noqa: BLE001 - reported in one line instead of a traceback
+            fail(name, f"database migrations failed: {describe(exc, url=url)}")
         log.info("migrations.applied", service=name)
         return
+    if command in ("dlq-status", "dlq-replay") and consumer_group:
+        result = asyncio.run(_dlq_command(command, settings, consumer_group, consumed_topics))
+        print(json.dumps(result, indent=2))  # noqa: T201
+        return
     if command != "serve":
-        print(f"Unknown command {command!r}; use 'serve' (the default) or 'migrate'.", file=sys.stderr)  # noqa: T201
+        print(f"Unknown command {command!r}; use one of {', '.join(commands)}.", file=sys.stderr)  # noqa: T201
         sys.exit(2)
+    package = create_app.__module__.split(".")[0]
+    try:
+        check_port_free(settings.host, port(settings))
+        check_database(url, schema=schema, alembic_ini=alembic_ini, command=f"python -m {package} migrate")
+    except StartupFailure as exc:
+        fail(name, str(exc))
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=port(settings), log_config=None,
-                timeout_graceful_shutdown=10)
+    failure: list[str] = []
+    try:
+        uvicorn.run(_reporting_startup_failure(create_app(settings), failure, url), host=settings.host,
+                    port=port(settings), log_config=None, timeout_graceful_shutdown=10)
+    finally:
+        if failure:
+            fail(name, failure[0])  # uvicorn exits with status 3 on a failed start; say why instead
+
+
+def _reporting_startup_failure(app: Any, failure: list[str], url: str) -> Any:
+    """Wrap ``app`` so that an exception while it starts is told in one line (into ``failure``), and uvicorn
+    exits without logging the traceback."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        started = False
+
+        async def send_(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "lifespan.startup.complete":
+                started = True
+            if message["type"] == "lifespan.startup.failed":
+                return  # told below, in one line, instead of uvicorn logging the traceback
+            await send(message)
+
+        try:
+            await app(scope, receive, send_)
+        except Exception as exc:
+            if started:
+                raise
+            failure.append(describe(exc, url=url))
+            await send({"type": "lifespan.startup.failed", "message": ""})
+
+    return wrapped

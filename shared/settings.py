@@ -22,7 +22,8 @@ class KafkaSettings(BaseSettings):
     kafka_replication_factor: int = 1
     #: A consumer that stops heart-beating for this long loses its partitions to the rest of the group.
     kafka_session_timeout_ms: int = 10_000
-    #: How often a failing handler is retried (with backoff) before its message goes to the DLQ.
+    #: How often a handler failing with a non-infrastructure error (a bug, maybe a race) is tried before its
+    #: message goes to the DLQ. Infrastructure errors (database or broker away) are retried without limit.
     kafka_handler_max_attempts: int = 8
     #: Up to this many consecutive messages of a partition are handled in one database transaction (one
     #: commit instead of one per message); if any of them fails, they are redone one by one.
@@ -59,6 +60,10 @@ class ServiceSettings(KafkaSettings):
         """Every admin bearer token accepted now: ``ADMIN_TOKEN`` and, while rotating, ``ADMIN_TOKEN_PREVIOUS``."""
         tokens = (self.admin_token, self.admin_token_previous)
         return tuple(t.get_secret_value().encode() for t in tokens if t is not None and t.get_secret_value())
+
+
+#: What ``*_DATABASE_SCHEMA`` accepts: a plain lower-case PostgreSQL identifier (no quoting needed).
+SCHEMA_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
 
 
 def sqlite_url(service: str) -> str:
