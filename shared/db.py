@@ -44,7 +44,9 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 
     On PostgreSQL, ``schema`` becomes the connections' ``search_path``, so a service's tables live in its own
     schema and three services can share one database. SQLite has no schemas: each service keeps its own file.
+    SQL errors never carry their parameters (emails, phones) into messages, logs or tracebacks.
     """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

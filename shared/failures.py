@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from shared.logging import redact
+
 
 class Failure(StrEnum):
     TRANSIENT = "transient"  # retry without limit, with backoff
@@ -99,4 +101,4 @@ def describe(exc: BaseException, *, limit: int = 500) -> str:
     else:
         origin = getattr(exc, "orig", None)
         text = type(exc).__name__ + (f" ({type(origin).__name__})" if origin is not None else "")
-    return text[:limit]
+    return redact(text)[:limit]  # a poison message's own text may still quote an email or phone

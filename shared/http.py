@@ -23,8 +23,9 @@ LivenessCheck = Callable[[], dict[str, str]]
 
 
 def ops_router(readiness: ReadinessCheck, liveness: LivenessCheck | None = None) -> APIRouter:
-    """``/healthz`` (the process answers and none of its loops died), ``/readyz`` (DB and broker
-    reachable, consumers not held by a failure), ``/metrics``."""
+    """``/healthz`` (the process answers and none of its loops died), ``/readyz`` (every required check is
+    ``ok``: DB and, where needed, broker reachable, consumers not held by a failure; a check reported as
+    ``degraded: ...`` is information only), ``/metrics``."""
     router = APIRouter(tags=["ops"])
 
     @router.get("/healthz", responses={503: {"description": "A consumer or worker loop died."}})
@@ -36,10 +37,11 @@ def ops_router(readiness: ReadinessCheck, liveness: LivenessCheck | None = None)
                                 status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @router.get("/readyz", responses={503: {"description": "The database or the broker is unreachable."}})
+    @router.get("/readyz", responses={503: {
+        "description": "The database (or, where the service needs it, the broker) is unreachable."}})
     async def readyz() -> JSONResponse:
         checks = await readiness()
-        ready = all(v == "ok" for v in checks.values())
+        ready = all(v == "ok" or v.startswith("degraded") for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
@@ -255,15 +257,21 @@ def publish_schemas(app: FastAPI, *models: type[Any]) -> None:
 
 
 def service_app(*, title: str, description: str, lifespan: Any, engine: Any, publisher: Any,
-                supervisor: Any = None, **state: Any) -> FastAPI:
-    """A service's FastAPI app: readable 422s, the ops endpoints (readiness = database and broker, and the
-    supervised loops' states; liveness = no loop dead) and ``state`` on ``app.state``."""
+                broker_required: bool = True, supervisor: Any = None, **state: Any) -> FastAPI:
+    """A service's FastAPI app: readable 422s, the ops endpoints and ``state`` on ``app.state``.
+
+    Readiness is the database, the supervised loops' states, and the broker when ``broker_required``;
+    otherwise (a service that stores first and publishes through its outbox) an unreachable broker is
+    reported as ``degraded`` and the service stays ready, because it can still accept and store. Liveness
+    is no loop dead."""
     from shared.db import ping
 
     async def readiness() -> dict[str, str]:
         results: dict[str, str] = {}
         await check("database", lambda: ping(engine), results)
         await check("broker", publisher.ping, results)
+        if not broker_required and results["broker"] != "ok":
+            results["broker"] = f"degraded: {results['broker']}; events wait in the outbox"
         if supervisor is not None:
             results.update(supervisor.readiness())
         return results

@@ -15,7 +15,7 @@ def processed_events_table(metadata: MetaData) -> Table:
         "processed_events",
         metadata,
         Column("event_id", String(64), primary_key=True),
-        Column("processed_at", UTCDateTime(), nullable=False),
+        Column("processed_at", UTCDateTime(), nullable=False, index=True),  # for retention
     )
 
 

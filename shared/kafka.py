@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import Table
@@ -106,13 +106,14 @@ class EventPublisher:
             raise RuntimeError("The publisher is not started.")
         await self._producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
 
-    async def send_batch(self, messages: list[tuple[str, str, bytes]]) -> None:
-        """Send ``(topic, key, value)`` messages in order and wait until the broker acknowledged all."""
+    async def send_batch(self, messages: list[tuple[str, str, bytes]]) -> list[RecordMetadata]:
+        """Send ``(topic, key, value)`` messages in order and wait until the broker acknowledged all; return
+        where each landed (topic, partition, offset)."""
         if self._producer is None:
             raise RuntimeError("The publisher is not started.")
         pending = [await self._producer.send(topic, value=value, key=key.encode())
                    for topic, key, value in messages]
-        await asyncio.gather(*pending)
+        return list(await asyncio.gather(*pending))
 
     async def publish(self, topic: str, event: CloudEvent) -> None:
         await self.send(topic, key=event.subject, value=event.to_bytes())

@@ -1,13 +1,28 @@
 """The transactional outbox: an event is stored with the change that caused it and published afterwards.
 
-A service writes its rows and ``add_to_outbox`` in one transaction. ``OutboxRelay`` then publishes pending
-rows in id order and marks them published. If the broker is away the rows wait; if the relay dies between
-publishing and marking, the event is published again and consumers drop it by its id.
+Guarantees:
+- A service writes its rows and ``add_to_outbox`` in one transaction: an event exists if and only if its
+  change committed.
+- ``OutboxRelay`` publishes pending rows in id order (so per lead in order), at least once. It never holds
+  a database connection while it waits on the broker: it *claims* the head of the outbox in one short
+  transaction (a lease of ``lease_seconds`` on those rows), publishes outside any transaction, then marks
+  them published in another short transaction. While one relay's lease on the head is live, other relays
+  (replicas) leave the outbox alone, so they neither publish the same rows in a tight loop nor reorder them.
+  If a relay dies between publishing and marking, its lease runs out and the rows are published again;
+  consumers drop the repeat by its event id.
+- Published rows are kept for the retention window (``shared.retention``). For each topic-partition the
+  relay records the offset the broker gave its latest batch there; every ``broker_check_interval`` seconds it compares
+  these marks with the broker's end offsets. A broker that is behind them (the embedded memory-only broker
+  restarted, or a topic was deleted) has lost events: the retained rows of those topics are marked
+  unpublished again and re-published in order, so nothing acknowledged within the window is lost.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,20 +34,24 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
-    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.clock import Clock, SystemClock
 from shared.db import UTCDateTime
 from shared.events import EVENT_TYPES, CloudEvent
 from shared.kafka import EventPublisher
 from shared.logging import get_logger
+from shared.settings import ServiceSettings
 from shared.workers import Worker
 
 log = get_logger(__name__)
+
+#: ``{(topic, partition): end offset}`` of the broker for the given topics (no entries for a missing topic).
+EndOffsets = Callable[[Sequence[str]], Awaitable[dict[tuple[str, int], int]]]
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -46,7 +65,22 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("payload", Text(), nullable=False),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("published_at", UTCDateTime(), nullable=True),
+        #: A relay claimed the row until then (it is publishing it); others leave it alone until it expires.
+        Column("claimed_until", UTCDateTime(), nullable=True),
         Index("ix_outbox_published_at_id", "published_at", "id"),
+    )
+
+
+def outbox_marks_table(metadata: MetaData) -> Table:
+    """Per topic-partition, the offset the broker gave the first of our latest events there: its end offset
+    must stay above it, or it lost them."""
+    return Table(
+        "outbox_marks",
+        metadata,
+        Column("topic", String(255), primary_key=True),
+        Column("partition", Integer(), primary_key=True, autoincrement=False),
+        Column("offset", BigInteger(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
     )
 
 
@@ -72,11 +106,6 @@ async def add_many_to_outbox(session: AsyncSession, table: Table, events: list[C
         await session.execute(insert(table), [outbox_row(event) for event in events])
 
 
-async def pending_count(session: AsyncSession, table: Table) -> int:
-    result = await session.execute(select(func.count()).select_from(table).where(table.c.published_at.is_(None)))
-    return int(result.scalar_one())
-
-
 class OutboxRelay(Worker):
     """Publish the outbox to Kafka: woken by ``notify()`` after a commit, or every ``poll_interval`` seconds."""
 
@@ -84,15 +113,23 @@ class OutboxRelay(Worker):
 
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], table: Table,
                  publisher: EventPublisher, poll_interval: float = 0.5, batch_size: int = 200,
-                 retention: timedelta = timedelta(days=7)) -> None:
+                 lease_seconds: float = 30.0, marks_table: Table | None = None,
+                 end_offsets: EndOffsets | None = None, broker_check_interval: float = 30.0,
+                 on_broker_behind: Callable[[Sequence[str]], Awaitable[None]] | None = None,
+                 clock: Clock | None = None) -> None:
         super().__init__()
         self._session_factory = session_factory
         self._table = table
         self._publisher = publisher
         self._poll_interval = poll_interval
         self._batch_size = batch_size
-        self._retention = retention
-        self._last_cleanup = datetime.min.replace(tzinfo=UTC)
+        self._lease = timedelta(seconds=lease_seconds)
+        self._marks = marks_table
+        self._end_offsets = end_offsets
+        self._check_interval = broker_check_interval
+        self._on_broker_behind = on_broker_behind
+        self._clock = clock or SystemClock()
+        self._last_check = datetime.min.replace(tzinfo=UTC)
         self.published_total = 0
 
     def notify(self) -> None:
@@ -101,38 +138,159 @@ class OutboxRelay(Worker):
     async def work(self) -> bool:
         if not self._publisher.started:
             await self._publisher.start()  # the broker may have been away at start
-        if datetime.now(UTC) - self._last_cleanup > timedelta(hours=1):
-            await self._delete_old()
-            self._last_cleanup = datetime.now(UTC)
-        return await self.publish_pending() > 0
+        published = await self.publish_pending()
+        now = self._clock.now()
+        # Checked only once the outbox is drained, so a re-publish in progress is never mistaken for a new loss.
+        if not published and self._end_offsets is not None and self._marks is not None \
+                and now - self._last_check >= timedelta(seconds=self._check_interval):
+            self._last_check = now
+            try:
+                return bool(await self.check_broker())
+            except Exception as exc:  # never let the check stand in the way of publishing
+                log.warning("outbox.broker_check_failed", error=f"{type(exc).__name__}"[:200])
+        return published > 0
 
     async def idle_seconds(self) -> float:
         return self._poll_interval
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending events in order; return how many were published."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        ids = [r.id for r in rows]
+        try:
+            # Bounded well inside the lease, so no other relay takes these rows over while we still wait.
+            results = await asyncio.wait_for(
+                self._publisher.send_batch([(r.topic, r.key, r.payload.encode()) for r in rows]),
+                timeout=self._lease.total_seconds() / 2)
+        except BaseException:
+            await self._release(ids)
+            raise
+        async with self._session_factory.begin() as session:
+            await session.execute(update(self._table).where(self._table.c.id.in_(ids))
+                                  .values(published_at=self._clock.now(), claimed_until=None))
+            went_back = await self._record_marks(session, results or [])
+        self.published_total += len(rows)
+        if went_back:
+            await self._republish(went_back)
+        return len(rows)
+
+    async def _claim(self) -> list[Any]:
+        """Lease the first pending rows in one short transaction; none while another relay holds the head."""
         table = self._table
+        now = self._clock.now()
         async with self._session_factory.begin() as session:
             if session.get_bind().dialect.name == "sqlite":
-                # SQLite has no row locks: take its write lock first, so that two relays on one database
-                # file publish one after the other instead of both publishing the same rows.
+                # SQLite has no row locks: take its write lock first, so two relays on one file claim in turn.
                 await session.execute(update(table).where(table.c.id == -1).values(published_at=None))
             rows = (await session.execute(
-                select(table.c.id, table.c.topic, table.c.key, table.c.payload)
+                select(table.c.id, table.c.topic, table.c.key, table.c.payload, table.c.claimed_until)
                 .where(table.c.published_at.is_(None))
                 .order_by(table.c.id)
                 .limit(self._batch_size)
-                .with_for_update(skip_locked=True)  # several instances never publish the same row at once
+                .with_for_update()  # a second relay waits for this short claim, then sees the lease
             )).all()
-            if not rows:
-                return 0
-            await self._publisher.send_batch([(r.topic, r.key, r.payload.encode()) for r in rows])
+            if not rows or (rows[0].claimed_until is not None and rows[0].claimed_until > now):
+                return []
             await session.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
-                                  .values(published_at=datetime.now(UTC)))
-        self.published_total += len(rows)
-        return len(rows)
+                                  .values(claimed_until=now + self._lease))
+        return list(rows)
 
-    async def _delete_old(self) -> None:
-        cutoff = datetime.now(UTC) - self._retention
+    async def _release(self, ids: list[int]) -> None:
+        try:
+            async with self._session_factory.begin() as session:
+                await session.execute(update(self._table).where(self._table.c.id.in_(ids))
+                                      .values(claimed_until=None))
+        except Exception as exc:  # the lease runs out by itself
+            log.warning("outbox.release_failed", error=type(exc).__name__)
+
+    async def _record_marks(self, session: AsyncSession, results: Sequence[Any]) -> list[str]:
+        """Move each topic-partition's mark to the first offset of this batch there; return the topics whose
+        offsets went back to or below their mark (a partition's offsets only grow, unless the broker lost its
+        log).
+
+        The first offset of the batch, not the last: some Kafka-compatible brokers (Tansu) report the end
+        offset as the last record batch's base offset + 1, so only that much is certain to be below it."""
+        if self._marks is None:
+            return []
+        highest: dict[tuple[str, int], int] = {}
+        for meta in results:
+            if meta is not None:
+                key = (meta.topic, meta.partition)
+                highest[key] = min(highest.get(key, meta.offset), meta.offset)
+        marks = self._marks
+        went_back: set[str] = set()
+        for (topic, partition), offset in highest.items():
+            known = (await session.execute(select(marks.c.offset).where(
+                marks.c.topic == topic, marks.c.partition == partition))).scalar_one_or_none()
+            if known is None:
+                await session.execute(insert(marks).values(topic=topic, partition=partition, offset=offset,
+                                                           updated_at=self._clock.now()))
+            elif offset > known:
+                await session.execute(update(marks).where(marks.c.topic == topic, marks.c.partition == partition)
+                                      .values(offset=offset, updated_at=self._clock.now()))
+            else:
+                went_back.add(topic)
+        return sorted(went_back)
+
+    async def check_broker(self) -> list[str]:
+        """Re-publish the retained rows of every topic the broker has fewer events in than we published there.
+
+        Returns the topics found behind."""
+        assert self._marks is not None and self._end_offsets is not None
+        marks = self._marks
+        async with self._session_factory() as session:  # the marks first: they only grow while all is well
+            recorded = {(r.topic, r.partition): r.offset
+                        for r in (await session.execute(select(marks.c.topic, marks.c.partition,
+                                                               marks.c.offset))).all()}
+        if not recorded:
+            return []
+        ends = await self._end_offsets(sorted({topic for topic, _ in recorded}))
+        present = {topic for topic, _ in ends}
+
+        def end(topic: str, partition: int) -> int | None:  # None: the broker did not say, conclude nothing
+            return ends.get((topic, partition), 0 if topic not in present else None)
+
+        lost = {f"{topic}/{partition}": f"{end(topic, partition)}<={offset}"
+                for (topic, partition), offset in sorted(recorded.items())
+                if (found := end(topic, partition)) is not None and found <= offset}
+        behind = sorted({name.rsplit("/", 1)[0] for name in lost})
+        if behind:
+            await self._republish(behind, detail=lost)
+        return behind
+
+    async def _republish(self, behind: list[str], *, detail: dict[str, str] | None = None) -> None:
+        """The broker lost events of ``behind``: publish every retained row of those topics again, in order."""
+        assert self._marks is not None
+        marks = self._marks
+        if self._on_broker_behind is not None:
+            await self._on_broker_behind(behind)  # e.g. create the topics again
+        table = self._table
         async with self._session_factory.begin() as session:
-            await session.execute(delete(self._table).where(self._table.c.published_at < cutoff))
+            result = await session.execute(update(table).where(table.c.topic.in_(behind),
+                                                               table.c.published_at.is_not(None))
+                                           .values(published_at=None, claimed_until=None))
+            await session.execute(delete(marks).where(marks.c.topic.in_(behind)))
+        log.warning("outbox.broker_behind", topics=behind, republishing=result.rowcount,  # type: ignore[attr-defined]
+                    end_offsets_vs_marks=detail or "offsets went back on publishing")
+        self.wake()
+
+
+def service_relay(settings: ServiceSettings, *, session_factory: async_sessionmaker[AsyncSession], table: Table,
+                  marks_table: Table, publisher: EventPublisher, clock: Clock | None = None) -> OutboxRelay:
+    """A service's relay against its Kafka: it checks the broker every OUTBOX_BROKER_CHECK_SECONDS and
+    creates lost topics again before re-publishing into them."""
+    from shared.broker_offsets import end_offsets
+    from shared.kafka import ensure_topics
+
+    async def read_end_offsets(topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        return await end_offsets(settings, topics)
+
+    async def recreate_topics(topics: Sequence[str]) -> None:
+        await ensure_topics(settings, topics)
+
+    return OutboxRelay(session_factory=session_factory, table=table, publisher=publisher,
+                       poll_interval=settings.outbox_poll_interval, marks_table=marks_table,
+                       end_offsets=read_end_offsets, broker_check_interval=settings.outbox_broker_check_seconds,
+                       on_broker_behind=recreate_topics, clock=clock)

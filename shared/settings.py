@@ -45,6 +45,23 @@ class ServiceSettings(KafkaSettings):
     host: str = "127.0.0.1"
     #: Seconds between outbox polls when nothing wakes the relay earlier.
     outbox_poll_interval: float = 0.5
+    #: Published outbox rows are kept this long, so they can be re-published if the broker lost them.
+    outbox_retention_days: float = Field(default=7, gt=0)
+    #: How often the relay compares the broker's end offsets with what it published (a restarted broker).
+    outbox_broker_check_seconds: float = Field(default=30, gt=0)
+    #: Ids of consumed events are remembered this long to drop repeats; must exceed OUTBOX_RETENTION_DAYS.
+    processed_events_retention_days: float = Field(default=14, gt=0)
+    retention_interval_seconds: float = Field(default=3600, gt=0)
+    retention_batch_size: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _repeats_outlive_republishing(self) -> Any:
+        if self.processed_events_retention_days <= self.outbox_retention_days:
+            raise ValueError(
+                f"PROCESSED_EVENTS_RETENTION_DAYS ({self.processed_events_retention_days:g}) must be longer than "
+                f"OUTBOX_RETENTION_DAYS ({self.outbox_retention_days:g}), or a re-published event would no longer "
+                "be recognised as a repeat; raise PROCESSED_EVENTS_RETENTION_DAYS.")
+        return self
 
     @model_validator(mode="after")
     def _admin_token_is_required(self) -> Any:

@@ -9,7 +9,7 @@ from contextlib import suppress
 from typing import Protocol
 
 from shared.backoff import backoff_delay
-from shared.failures import Failure, classify
+from shared.failures import Failure, classify, describe
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -59,7 +59,7 @@ class Worker(ABC):
             except Exception as exc:
                 failures += 1
                 delay = backoff_delay(failures, base=0.25, cap=10.0)
-                log.warning(f"{self.name}.failed", error=f"{type(exc).__name__}: {exc}"[:300], retry_in=delay)
+                log.warning(f"{self.name}.failed", error=describe(exc, limit=300), retry_in=delay)
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -18,21 +19,30 @@ from shared import db
 from shared.http import guard, publish_schemas, service_app
 from shared.kafka import EventPublisher, ensure_topics
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay
+from shared.outbox import service_relay
+from shared.retention import RetentionRule, outbox_and_inbox_rules, service_retention
 from shared.topics import ALL_TOPICS
 from shared.workers import Supervisor
 
 log = get_logger(__name__)
 
 
+def retention_rules(settings: IntakeSettings) -> list[RetentionRule]:
+    keys = tables.idempotency_keys
+    return [*outbox_and_inbox_rules(settings, outbox=tables.outbox),
+            RetentionRule("idempotency_keys", keys, keys.c.created_at,
+                          timedelta(days=settings.idempotency_key_retention_days))]
+
+
 def create_app(settings: IntakeSettings) -> FastAPI:
     engine = db.create_engine(settings.intake_database_url, schema=settings.intake_database_schema)
     session_factory = db.create_session_factory(engine)
     publisher = EventPublisher(settings)
-    relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
-                        poll_interval=settings.outbox_poll_interval)
+    relay = service_relay(settings, session_factory=session_factory, table=tables.outbox,
+                          marks_table=tables.outbox_marks, publisher=publisher)
+    retention = service_retention(settings, session_factory=session_factory, rules=retention_rules(settings))
 
-    supervisor = Supervisor({"outbox_relay": relay})
+    supervisor = Supervisor({"outbox_relay": relay, "retention": retention})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +61,9 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             await engine.dispose()
             log.info("intake.stopped")
 
+    # Ready = can accept and store: a broker outage only delays publishing (the outbox holds the events).
     app = service_app(title="leadrouter intake", lifespan=lifespan, engine=engine, publisher=publisher,
+                      broker_required=False,
                       description="Accepts leads (web forms, badge scanners) and CRM activities.",
                       supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay)
     app.include_router(leads.router)

@@ -24,6 +24,8 @@ class IntakeSettings(ServiceSettings):
     intake_max_batch_rows: int = 5_000
     #: A lead whose email or phone was seen within this many days is marked ``duplicate_of`` the first one.
     duplicate_lookback_days: int = 90
+    #: An Idempotency-Key is remembered this long; a retry with the same key after that is a new request.
+    idempotency_key_retention_days: float = Field(default=7, gt=0)
 
     @model_validator(mode="after")
     def _credentials_are_required(self) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table
 
 from shared.db import UTCDateTime
-from shared.outbox import outbox_table
+from shared.outbox import outbox_marks_table, outbox_table
 
 metadata = MetaData()
 
@@ -41,7 +41,8 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer(), nullable=False),
     Column("response", JSON(), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),  # for retention
 )
 
 outbox = outbox_table(metadata)
+outbox_marks = outbox_marks_table(metadata)

@@ -20,7 +20,8 @@ from shared.dlq import dlq_router
 from shared.http import admin_gate, bearer_token_dependency, guard, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay
+from shared.outbox import service_relay
+from shared.retention import outbox_and_inbox_rules, service_retention
 from shared.versioned import VersionedDocuments
 from shared.workers import Supervisor, Worker
 
@@ -54,8 +55,10 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     session_factory = db.create_session_factory(engine)
     documents = routing_documents()
     publisher = EventPublisher(settings)
-    relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
-                        poll_interval=settings.outbox_poll_interval)
+    relay = service_relay(settings, session_factory=session_factory, table=tables.outbox,
+                          marks_table=tables.outbox_marks, publisher=publisher)
+    retention = service_retention(settings, session_factory=session_factory, clock=clock, rules=outbox_and_inbox_rules(
+        settings, outbox=tables.outbox, processed_events=tables.processed_events))
     queue_recheck = QueueRecheck(session_factory, documents, clock, settings.queue_recheck_seconds)
     consumer = EventConsumer(
         settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
@@ -63,7 +66,8 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
         processed_events=tables.processed_events, publisher=publisher, after_commit=relay.notify,
     )
 
-    supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "queue_recheck": queue_recheck})
+    supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "queue_recheck": queue_recheck,
+                             "retention": retention})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

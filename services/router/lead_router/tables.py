@@ -6,7 +6,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaDa
 
 from shared.db import UTCDateTime
 from shared.inbox import processed_events_table
-from shared.outbox import outbox_table
+from shared.outbox import outbox_marks_table, outbox_table
 from shared.versioned import versions_table
 
 metadata = MetaData()
@@ -66,3 +66,4 @@ assignments = Table(
 
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
+outbox_marks = outbox_marks_table(metadata)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
 
 import httpx
 from fastapi import Depends, FastAPI
+from sqlalchemy import exists
 
 from shared import db, topics
 from shared.clock import Clock, SystemClock
@@ -14,7 +17,8 @@ from shared.dlq import dlq_router
 from shared.http import admin_gate, bearer_token_dependency, guard, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay
+from shared.outbox import service_relay
+from shared.retention import RetentionRule, outbox_and_inbox_rules, service_retention
 from shared.versioned import VersionedDocuments
 from shared.workers import Supervisor
 from sla_monitor import tables
@@ -34,14 +38,30 @@ def policy_documents() -> VersionedDocuments[PolicySet]:
     return VersionedDocuments(tables.policy_versions, parse_policies)
 
 
+def retention_rules(settings: SlaMonitorSettings) -> list[RetentionRule]:
+    touches, clocks, deliveries = tables.touches, tables.clocks, tables.deliveries
+
+    def clock_still_running() -> Any:  # its touches still decide whether it is met
+        return exists().where(clocks.c.lead_id == touches.c.lead_id, clocks.c.state == "running")
+
+    return [*outbox_and_inbox_rules(settings, outbox=tables.outbox, processed_events=tables.processed_events),
+            RetentionRule("touches", touches, touches.c.occurred_at, timedelta(days=settings.touch_retention_days),
+                          keep_if=clock_still_running),
+            RetentionRule("deliveries", deliveries, deliveries.c.created_at,
+                          timedelta(days=settings.delivery_retention_days),
+                          keep_if=lambda: deliveries.c.state == "pending")]
+
+
 def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     engine = db.create_engine(settings.sla_monitor_database_url, schema=settings.sla_monitor_database_schema)
     session_factory = db.create_session_factory(engine)
     policies = policy_documents()
     publisher = EventPublisher(settings)
-    relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
-                        poll_interval=settings.outbox_poll_interval)
+    relay = service_relay(settings, session_factory=session_factory, table=tables.outbox,
+                          marks_table=tables.outbox_marks, publisher=publisher)
+    retention = service_retention(settings, session_factory=session_factory, clock=clock,
+                                  rules=retention_rules(settings))
     http = httpx.AsyncClient(follow_redirects=False, transport=WebhookTransport(
         allow_private=settings.allow_private_webhook_targets))
     delivery = DeliveryWorker(session_factory=session_factory, settings=settings, clock=clock, http=http,
@@ -75,7 +95,8 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
         on_assignment=on_assignment,
     )
 
-    supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "ticker": ticker, "delivery": delivery})
+    supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "ticker": ticker, "delivery": delivery,
+                             "retention": retention})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

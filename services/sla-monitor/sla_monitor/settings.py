@@ -30,3 +30,7 @@ class SlaMonitorSettings(ServiceSettings):
     delivery_max_retry_seconds: float = 6 * 3600.0
     #: A subscription whose deliveries fail this many times in a row is disabled.
     subscription_max_consecutive_failures: int = 50
+    #: Touches older than this are deleted once no running clock of their lead needs them.
+    touch_retention_days: float = Field(default=30, gt=0)
+    #: Finished (delivered or failed) webhook deliveries are kept this long for inspection.
+    delivery_retention_days: float = Field(default=30, gt=0)

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer,
 
 from shared.db import UTCDateTime
 from shared.inbox import processed_events_table
-from shared.outbox import outbox_table
+from shared.outbox import outbox_marks_table, outbox_table
 from shared.versioned import versions_table
 
 metadata = MetaData()
@@ -61,6 +61,7 @@ touches = Table(
     Column("rep_id", String(64), nullable=True),
     Column("occurred_at", UTCDateTime(), nullable=False),
     Index("ix_touches_lead_id_occurred_at", "lead_id", "occurred_at"),
+    Index("ix_touches_occurred_at", "occurred_at"),
 )
 
 subscriptions = Table(
@@ -97,9 +98,11 @@ deliveries = Table(
     Column("last_error", String(500), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("delivered_at", UTCDateTime(), nullable=True),
+    Index("ix_deliveries_created_at", "created_at"),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_subscription", "subscription_id", "id"),
 )
 
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
+outbox_marks = outbox_marks_table(metadata)

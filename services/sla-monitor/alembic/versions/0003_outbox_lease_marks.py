@@ -1,0 +1,39 @@
+"""outbox lease and broker marks; indexes for retention
+
+Revision ID: 0003_outbox_lease_marks
+Revises: 0002_subscription_secrets
+Create Date: 2026-11-26
+"""
+from alembic import op
+import sqlalchemy as sa
+import shared.db
+
+
+revision = '0003_outbox_lease_marks'
+down_revision = '0002_subscription_secrets'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('claimed_until', shared.db.UTCDateTime(timezone=True), nullable=True))
+    op.create_table('outbox_marks',
+    sa.Column('topic', sa.String(length=255), nullable=False),
+    sa.Column('partition', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('offset', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('topic', 'partition')
+    )
+    op.create_index('ix_processed_events_processed_at', 'processed_events', ['processed_at'], unique=False)
+    op.create_index('ix_touches_occurred_at', 'touches', ['occurred_at'], unique=False)
+    op.create_index('ix_deliveries_created_at', 'deliveries', ['created_at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_processed_events_processed_at', table_name='processed_events')
+    op.drop_index('ix_touches_occurred_at', table_name='touches')
+    op.drop_index('ix_deliveries_created_at', table_name='deliveries')
+    op.drop_table('outbox_marks')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('claimed_until')

@@ -1,0 +1,138 @@
+"""The outbox relay on a real database: leased claims, several relays, and re-publishing what a broker lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import topics
+from shared.db import create_engine, create_session_factory
+from shared.events import ActivityRecorded, CloudEvent
+from shared.kafka import EventPublisher, ensure_topics
+from shared.outbox import OutboxRelay, add_to_outbox, outbox_marks_table, outbox_table
+from shared.settings import KafkaSettings
+from tests.conftest import DatabaseFactory
+from tests.support import TopicReader
+
+metadata = MetaData()
+outbox = outbox_table(metadata)
+marks = outbox_marks_table(metadata)
+
+
+def _activity(lead_id: str, activity_id: str) -> CloudEvent:
+    now = datetime.now(UTC)
+    return CloudEvent.wrap(ActivityRecorded(lead_id=lead_id, activity_id=activity_id, type="note",
+                                            occurred_at=now, received_at=now), source="test")
+
+
+@pytest.fixture
+async def session_factory(databases: DatabaseFactory) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(databases.new("relay"))
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _queue(session_factory: async_sessionmaker[AsyncSession], events: list[CloudEvent]) -> None:
+    async with session_factory.begin() as session:
+        for event in events:
+            await add_to_outbox(session, outbox, event)
+
+
+async def test_two_relays_on_one_outbox_publish_each_event_once_and_in_order(
+        kafka_bootstrap: str, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    settings = KafkaSettings(kafka_bootstrap_servers=kafka_bootstrap)
+    await ensure_topics(settings, [topics.LEADS_ACTIVITY])
+    events = [_activity("lead-two-relays", f"a{i}") for i in range(60)]
+    publishers = [EventPublisher(settings), EventPublisher(settings)]
+    relays = [OutboxRelay(session_factory=session_factory, table=outbox, publisher=p, poll_interval=0.01,
+                          batch_size=7, marks_table=marks) for p in publishers]
+    tasks = [asyncio.create_task(relay.run()) for relay in relays]
+    try:
+        for start in range(0, 60, 10):  # trickled in while both relays are running
+            await _queue(session_factory, events[start:start + 10])
+            for relay in relays:
+                relay.notify()
+        async with TopicReader(kafka_bootstrap, topics.LEADS_ACTIVITY) as reader:
+            await reader.wait_for(lambda e: e.subject == "lead-two-relays", count=60)
+            await asyncio.sleep(0.3)  # give a second publication the chance to show up
+            seen = [e.id for e in await reader.poll() if e.subject == "lead-two-relays"]
+    finally:
+        for relay in relays:
+            await relay.stop()
+        await asyncio.gather(*tasks)
+        for publisher in publishers:
+            await publisher.stop()
+    assert seen == [e.id for e in events]
+    assert sum(relay.published_total for relay in relays) == 60
+
+
+class _Publisher:
+    """A broker that acknowledges everything at increasing offsets of partition 0."""
+
+    started = True
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_batch(self, messages: list[tuple[str, str, bytes]]) -> list[Any]:
+        results = []
+        for topic, _key, value in messages:
+            results.append(type("Meta", (), {"topic": topic, "partition": 0, "offset": len(self.sent)})())
+            self.sent.append(CloudEvent.from_bytes(value).id)
+        return results
+
+
+async def test_a_broker_behind_the_recorded_offsets_gets_every_retained_event_again_in_order(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    broker_ends: dict[tuple[str, int], int] = {}
+
+    async def end_offsets(_topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        return dict(broker_ends)
+
+    publisher = _Publisher()
+    relay = OutboxRelay(session_factory=session_factory, table=outbox, publisher=publisher,  # type: ignore[arg-type]
+                        marks_table=marks, end_offsets=end_offsets)
+    events = [_activity("lead-lost", f"a{i}") for i in range(5)]
+    await _queue(session_factory, events)
+    assert await relay.publish_pending() == 5
+    async with session_factory() as session:
+        assert (await session.execute(select(marks.c.offset))).scalar_one() == 0  # the batch's first
+
+    broker_ends[(topics.LEADS_ACTIVITY, 0)] = 5  # the broker holds all five: nothing to do
+    assert await relay.check_broker() == []
+    assert await relay.publish_pending() == 0
+
+    broker_ends.clear()  # restarted empty: the topic is gone
+    assert await relay.check_broker() == [topics.LEADS_ACTIVITY]
+    assert await relay.publish_pending() == 5
+    assert publisher.sent == [e.id for e in events] * 2
+
+    broker_ends[(topics.LEADS_ACTIVITY, 0)] = 10  # caught up again
+    assert await relay.check_broker() == []
+
+
+async def test_offsets_that_go_back_on_publishing_reveal_a_restarted_broker_before_any_check(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    publisher = _Publisher()
+    relay = OutboxRelay(session_factory=session_factory, table=outbox, publisher=publisher,  # type: ignore[arg-type]
+                        marks_table=marks)  # no periodic check at all
+    before = [_activity("lead-before", f"a{i}") for i in range(5)]
+    await _queue(session_factory, before)
+    assert await relay.publish_pending() == 5
+
+    publisher.sent.clear()  # the broker restarted empty; new events land at offsets 0, 1, ...
+    after = [_activity("lead-after", f"b{i}") for i in range(2)]
+    await _queue(session_factory, after)
+    assert await relay.publish_pending() == 2  # acknowledged from offset 0 again: not past the mark of 0
+    assert await relay.publish_pending() == 7  # so everything retained goes out again, in order
+    assert publisher.sent == [e.id for e in after] + [e.id for e in before + after]
