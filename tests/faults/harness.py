@@ -440,7 +440,8 @@ class FaultRun:
         self.traffic = Traffic()
         self.touch_same_second = touch_same_second
         self.touch_all = touch_all
-        self.poison = poison
+        # FAULTS_NO_POISON=1 separates what a crash does from what the poison does, when diagnosing.
+        self.poison = poison and not os.environ.get("FAULTS_NO_POISON")
         self.poison_keys: list[str] = []
         self.concurrency = concurrency
         self.request_deadline = request_deadline
@@ -557,15 +558,15 @@ class FaultRun:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
-    async def burst(self, *, fault: Callable[[], Awaitable[None]] | None = None, fault_at: float = 0.4) -> None:
-        """Post the leads (bounded concurrency, retried with one Idempotency-Key each), poison at the start,
-        ``fault`` once ``fault_at`` of them are out; touches follow the assignments."""
+    async def burst(self, *, fault: Callable[[], Awaitable[None]] | None = None, fault_at: float = 0.4,
+                    poison_at: float = 0.7) -> None:
+        """Post the leads (bounded concurrency, retried with one Idempotency-Key each); ``fault`` once
+        ``fault_at`` of them are out, the poison once ``poison_at`` are; touches follow the assignments."""
         watcher = asyncio.create_task(self._watch_assignments())
         self._touch_tasks.add(watcher)
-        if self.poison:
-            self.poison_keys = await send_poison(self.stack.bootstrap)
         semaphore = asyncio.Semaphore(self.concurrency)
         fault_task: asyncio.Task[None] | None = None
+        poison_task: asyncio.Task[list[str]] | None = None
         started = time.monotonic()
 
         async def one(index: int) -> None:
@@ -576,6 +577,8 @@ class FaultRun:
         for index in range(self.leads):
             if fault is not None and fault_task is None and index >= int(self.leads * fault_at):
                 fault_task = asyncio.create_task(fault())
+            if self.poison and poison_task is None and index >= int(self.leads * poison_at):
+                poison_task = asyncio.create_task(send_poison(self.stack.bootstrap))
             tasks.append(asyncio.create_task(one(index)))
             await asyncio.sleep(0)
             if index % self.concurrency == 0:
@@ -583,20 +586,30 @@ class FaultRun:
         await asyncio.gather(*tasks)
         if fault_task is not None:
             await fault_task
+        if poison_task is not None:
+            self.poison_keys = await poison_task
         print(f"[{self.name}] burst of {self.leads} done in {time.monotonic() - started:.1f}s "  # noqa: T201
               f"({len(self.traffic.posted)} accepted, {self.traffic.retries} retried requests)")
 
-    async def settle(self, *, timeout: float = 240) -> None:
-        """Wait until every accepted lead is assigned, its clock resolved and its breach delivered, or timeout;
-        then a few seconds more so repeats have a chance to show."""
+    async def settle(self, *, timeout: float = 240, stalled_after: float = 60) -> None:
+        """Wait until every accepted lead is assigned, its clock resolved and its breach delivered; give up
+        after ``timeout``, or once nothing has moved for ``stalled_after`` seconds (a stuck pipeline stays
+        stuck; the report then says what is missing). A few seconds more so repeats have a chance to show."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        last: dict[str, int] | None = None
+        last_change = time.monotonic()
+        while True:
             snapshot = await self._snapshot()
             if snapshot is not None and not snapshot:
                 break
+            if snapshot != last:
+                last, last_change = snapshot, time.monotonic()
+            now = time.monotonic()
+            if now > deadline or now - last_change > stalled_after:
+                print(f"[{self.name}] gave up waiting after {timeout - (deadline - now):.0f}s, "  # noqa: T201
+                      f"still missing: {snapshot}")
+                break
             await asyncio.sleep(2)
-        else:
-            print(f"[{self.name}] settle timed out after {timeout:.0f}s: {await self._snapshot()}")  # noqa: T201
         await asyncio.sleep(5)
         self._stop_watch.set()
         pending = [t for t in self._touch_tasks if not t.done()]
