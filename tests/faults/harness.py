@@ -240,6 +240,12 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)  # the service leads its own process group
         process.wait(timeout=30)
 
+    def pause(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGCONT)
+
     def freeze_broker(self) -> None:
         assert self.broker is not None
         os.kill(self.broker.pid, signal.SIGSTOP)
@@ -267,6 +273,7 @@ class Stack:
         for process in self.processes.values():
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGCONT)
                     os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes.values():
             try:

@@ -52,10 +52,19 @@ async def test_a_broker_frozen_for_10_seconds_loses_and_doubles_nothing(
 
 async def test_postgresql_down_for_60_seconds_loses_and_doubles_nothing(
         private_postgres: PrivatePostgres, tmp_path: Path) -> None:
+    """The database goes away while the router and the sla-monitor have a backlog to work through (they are
+    held for 3 s first so one builds up on Kafka), stays away 60 s, and comes back."""
     async with FaultRun("postgres-down-60s", tmp_path, private_postgres) as run:
 
         async def outage() -> None:
-            await asyncio.to_thread(private_postgres.stop)
+            for service in ("router", "sla-monitor"):
+                run.stack.pause(service)
+            try:
+                await asyncio.sleep(3)
+                await asyncio.to_thread(private_postgres.stop)
+            finally:
+                for service in ("router", "sla-monitor"):
+                    run.stack.resume(service)
             try:
                 await asyncio.sleep(60)
             finally:
