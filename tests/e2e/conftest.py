@@ -28,6 +28,7 @@ HOT_IN_TWO_SECONDS = """policies:
 class Stack:
     urls: dict[str, str]
     logs: Path
+    bootstrap: str = ""
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -78,7 +79,7 @@ def stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
                 process = start_service(service, env, stdout=out, stderr=subprocess.STDOUT)
             processes.append(process)
             _wait_healthy(urls[service.name], process, log)
-        yield Stack(urls=urls, logs=tmp_path)
+        yield Stack(urls=urls, logs=tmp_path, bootstrap=f"127.0.0.1:{broker_port}")
     finally:
         stop_all(processes)
         stop_all([broker])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import pytest
 import requests
@@ -66,14 +65,14 @@ def test_no_input_makes_a_service_answer_5xx(stack: Stack, service: str) -> None
                 try:
                     response = _send(http, case, base_url)
                 except requests.ConnectionError as exc:  # the server dropped the connection: no answer at all
-                    failures.setdefault(operation.label, f"connection dropped ({type(exc).__name__}): {_curl(case)}")
+                    failures.setdefault(case.operation.label, f"dropped ({type(exc).__name__}): {_curl(case)}")
                     return
                 try:
                     case.validate_response(response, checks=[not_a_server_error])
                 except BaseException as exc:  # a FailureGroup; keep going, the report lists every 5xx operation
                     if isinstance(exc, KeyboardInterrupt | SystemExit):
                         raise
-                    failures.setdefault(operation.label, f"{response.status_code}: {_curl(case)}")
+                    failures.setdefault(case.operation.label, f"{response.status_code}: {_curl(case)}")
 
             call()
     print(f"\nSCHEMATHESIS[{service}] operations={len(operations)} cases={cases} "  # noqa: T201

@@ -190,8 +190,7 @@ class Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "routing.yaml").write_text(ROUTING)
         (self.workdir / "sla-policies.yaml").write_text(policies(self.first_response_seconds))
-        with open(self.log_path("broker"), "ab") as out:
-            self.broker = start_broker(self.broker_port, quiet=False, stdout=out, stderr=subprocess.STDOUT)
+        self.broker = await asyncio.to_thread(self._start_broker)
         env = child_env({
             **CREDENTIALS,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
@@ -212,11 +211,18 @@ class Stack:
             self.urls[service.name] = f"http://127.0.0.1:{port}"
         self.env = env
         for service in SERVICES.values():
-            with open(self.log_path(service.name), "ab") as out:
-                await asyncio.to_thread(subprocess.run, [sys.executable, "-m", service.module, "migrate"], env=env,
-                                        cwd=ROOT, check=True, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+            await asyncio.to_thread(self._migrate, service.name)
         for name in SERVICES:
             await asyncio.to_thread(self.start_service, name)
+
+    def _start_broker(self) -> subprocess.Popen[bytes]:
+        with open(self.log_path("broker"), "ab") as out:
+            return start_broker(self.broker_port, quiet=False, stdout=out, stderr=subprocess.STDOUT)
+
+    def _migrate(self, name: str) -> None:
+        with open(self.log_path(name), "ab") as out:
+            subprocess.run([sys.executable, "-m", SERVICES[name].module, "migrate"], env=self.env, cwd=ROOT,
+                           check=True, stdout=out, stderr=subprocess.STDOUT, timeout=120)
 
     def start_service(self, name: str) -> None:
         with open(self.log_path(name), "ab") as out:
@@ -438,8 +444,8 @@ class FaultRun:
     """One scenario's stack, receiver, traffic and the numbers afterwards."""
 
     def __init__(self, name: str, workdir: Path, postgres: PrivatePostgres, *, leads: int = 500,
-                 first_response_seconds: int = 20, touch_same_second: bool = False, touch_all: bool = False, poison: bool = True,
-                 concurrency: int = 12, request_deadline: float = 180) -> None:
+                 first_response_seconds: int = 20, touch_same_second: bool = False, touch_all: bool = False,
+                 poison: bool = True, concurrency: int = 12, request_deadline: float = 180) -> None:
         self.name = name
         self.leads = leads
         self.stack = Stack(workdir, postgres, first_response_seconds=first_response_seconds)
@@ -505,7 +511,8 @@ class FaultRun:
         if isinstance(answer, httpx.Response) and answer.status_code == 202:
             self.traffic.posted[index] = str(answer.json()["lead_id"])
         else:
-            self.traffic.refused[index] = answer if isinstance(answer, str) else f"{answer.status_code} {answer.text[:200]}"
+            refused = answer if isinstance(answer, str) else f"{answer.status_code} {answer.text[:200]}"
+            self.traffic.refused[index] = refused
 
     async def _touch(self, lead_id: str, assigned: dict[str, Any]) -> None:
         if self.touch_same_second:
@@ -689,8 +696,8 @@ class FaultRun:
             doubled_db=sorted(lead for lead in leads if db_assigned.get(lead, 0) > 1),
             unresolved=sorted(lead for lead in leads if not outcomes.get(lead)),
             resolved_twice=sorted(lead for lead in leads if len(outcomes.get(lead, ())) > 1),
-            clocks_not_final=sorted(lead for lead in leads
-                                    if len(db_clocks.get(lead, [])) != 1 or db_clocks[lead][0] not in ("met", "breached")),
+            clocks_not_final=sorted(lead for lead in leads if len(db_clocks.get(lead, [])) != 1
+                                    or db_clocks[lead][0] not in ("met", "breached")),
             touched=len(touched),
             touch_failures=len(self.traffic.touch_failures),
             touched_but_breached=sorted(touched & breached),
@@ -759,5 +766,6 @@ class Report:
             "services dead or not answering /healthz": sum(not ok for ok in self.alive.values()),
         }
         failing = {k: v for k, v in problems.items() if v}
-        assert not failing, f"{self.scenario}: {failing} (e.g. lost={self.lost_kafka[:3]} doubled={self.doubled_kafka[:3]})"
+        assert not failing, (f"{self.scenario}: {failing} "
+                             f"(e.g. lost={self.lost_kafka[:3]} doubled={self.doubled_kafka[:3]})")
         assert self.posted > 0
