@@ -47,7 +47,7 @@ test: $(STAMP)
 
 # Needs the PostgreSQL server binaries (initdb, pg_ctl): it runs a private cluster it can stop and start.
 test-faults: $(STAMP)
-	$(PY) -m pytest -m faults -s -p no:cacheprovider tests/faults
+	$(PY) -m pytest -m faults -s -p no:cacheprovider
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contract
