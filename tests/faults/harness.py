@@ -155,6 +155,8 @@ class PrivatePostgres:
     async def fetch(self, database: str, sql: str) -> list[Any]:
         conn = await self.connect(database)
         try:
+            # Each service keeps its tables in its own schema (*_DATABASE_SCHEMA); older ones in public.
+            await conn.execute("SET search_path TO router, sla_monitor, intake, public")
             return list(await conn.fetch(sql))
         finally:
             await conn.close()
