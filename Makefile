@@ -5,14 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/router:$(CURDIR)/services/sla-monitor
 
-.PHONY: help install run run-broker run-intake run-router run-sla-monitor test test-unit lint bench clean \
+.PHONY: help install run run-broker run-intake run-router run-sla-monitor test test-faults test-unit lint bench clean \
 	dlq-status dlq-replay
 
 help:
 	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
 	@echo "make run-broker     the embedded Kafka-compatible broker on 127.0.0.1:9092"
 	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"
-	@echo "make test           the whole suite (set TEST_DATABASE_URL to include PostgreSQL)"
+	@echo "make test           the whole suite but the fault suite (set TEST_DATABASE_URL to include PostgreSQL)"
+	@echo "make test-faults    the fault suite: crashes, outages and poison on real processes (~10 min)"
 	@echo "make lint           ruff and mypy"
 	@echo "make dlq-status     what the router and the sla-monitor dead-lettered"
 	@echo "make dlq-replay SERVICE=router|sla-monitor   re-inject that service's dead letters, once"
@@ -42,7 +43,11 @@ run-sla-monitor: $(STAMP)
 	$(PY) -m devstack service sla-monitor
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not faults"
+
+# Needs the PostgreSQL server binaries (initdb, pg_ctl): it runs a private cluster it can stop and start.
+test-faults: $(STAMP)
+	$(PY) -m pytest -m faults -s -p no:cacheprovider
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contract

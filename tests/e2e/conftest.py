@@ -29,6 +29,7 @@ HOT_IN_TWO_SECONDS = """policies:
 class Stack:
     urls: dict[str, str]
     logs: Path
+    bootstrap: str = ""
 
     def url(self, service: str, path: str) -> str:
         return self.urls[service] + path
@@ -79,7 +80,7 @@ def running_stack(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[Sta
                 process = start_service(service, env, stdout=out, stderr=subprocess.STDOUT)
             processes.append(process)
             _wait_healthy(urls[service.name], process, log)
-        yield Stack(urls=urls, logs=tmp_path)
+        yield Stack(urls=urls, logs=tmp_path, bootstrap=f"127.0.0.1:{broker_port}")
     finally:
         stop_all(processes)
         stop_all([broker])
