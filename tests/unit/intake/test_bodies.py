@@ -21,9 +21,9 @@ def test_an_unsupported_content_type_is_a_415() -> None:
 
 def test_a_csv_with_an_unknown_column_is_refused_by_name() -> None:
     with pytest.raises(BadBody, match="favourite_colour"):
-        batch_rows("text/csv", b"email,favourite_colour\na@b.co,blue\n")
+        batch_rows("text/csv", b"email,favourite_colour\na@b.co,blue\n", max_rows=10)
 
 
 def test_csv_rows_become_dicts_without_empty_cells() -> None:
-    rows = batch_rows("text/csv", b"\xef\xbb\xbfemail,phone,source\na@b.co,,badge_scan\n")
+    rows = batch_rows("text/csv", b"\xef\xbb\xbfemail,phone,source\na@b.co,,badge_scan\n", max_rows=10)
     assert rows == [{"email": "a@b.co", "source": "badge_scan"}]
