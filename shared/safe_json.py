@@ -18,7 +18,12 @@ MAX_INT_DIGITS = 64
 
 
 class UnsafeJson(ValueError):
-    """The body is not JSON we accept; the message is a sentence naming the problem."""
+    """The body is not JSON we accept; the message is a sentence naming the problem, ``field`` the path of the
+    value at fault (``body`` when it is the body as a whole)."""
+
+    def __init__(self, message: str, *, field: str = "body") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def loads(raw: bytes | str) -> Any:
@@ -45,13 +50,15 @@ def check_tree(value: Any) -> None:
         item, depth, path = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise UnsafeJson(f"{path or 'The body'}: text must not contain NUL characters (\\u0000).")
+                raise UnsafeJson(f"{path or 'The body'}: text must not contain NUL characters (\\u0000).",
+                                 field=path or "body")
         elif isinstance(item, dict):
             if depth >= MAX_DEPTH:
                 raise UnsafeJson(f"The JSON is nested deeper than {MAX_DEPTH} levels.")
             for key, child in item.items():
                 if "\x00" in key:
-                    raise UnsafeJson(f"{path or 'The body'}: a key contains a NUL character (\\u0000).")
+                    raise UnsafeJson(f"{path or 'The body'}: a key contains a NUL character (\\u0000).",
+                                     field=path or "body")
                 stack.append((child, depth + 1, f"{path}.{key}" if path else key))
         elif isinstance(item, list):
             if depth >= MAX_DEPTH:

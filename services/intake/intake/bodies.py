@@ -16,9 +16,10 @@ LEAD_FIELDS = frozenset(LeadSubmission.model_fields)
 class BadBody(Exception):
     """The body cannot be read as the declared content type."""
 
-    def __init__(self, message: str, status_code: int = 422) -> None:
+    def __init__(self, message: str, status_code: int = 422, *, field: str = "body") -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.field = field
 
 
 def media_type(content_type: str | None) -> str:
@@ -31,7 +32,7 @@ def parse_json(body: bytes) -> Any:
     try:
         return safe_json.loads(body)
     except safe_json.UnsafeJson as exc:
-        raise BadBody(str(exc)) from None
+        raise BadBody(str(exc), field=exc.field) from None
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -46,7 +46,7 @@ async def post_activity(
     try:
         activity = ActivitySubmission.model_validate(parse_json(body))
     except BadBody as exc:
-        return unprocessable([{"field": "body", "message": str(exc)}])
+        return unprocessable([{"field": exc.field, "message": str(exc)}])
     except ValidationError as exc:
         return unprocessable(field_errors(exc))
     try:

@@ -50,7 +50,7 @@ class BatchAnswer(BaseModel):
 
 def _bad_body(exc: BadBody) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code,
-                        content={"detail": str(exc), "errors": [{"field": "body", "message": str(exc)}]})
+                        content={"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]})
 
 
 @router.post("", status_code=202, response_model=LeadAnswer, openapi_extra=_LEAD_BODY,
