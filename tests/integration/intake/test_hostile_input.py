@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from intake import tables
+from intake.signatures import sign
 from shared.events import limits
-from tests.integration.intake.conftest import Intake, count_rows
+from tests.integration.intake.conftest import WEBHOOK_SECRET, Intake, count_rows
 from tests.integration.intake.test_activities_api import CALL, signed
-
 
 
 def deep(levels: int) -> bytes:
@@ -43,9 +43,6 @@ async def test_a_crm_webhook_nested_60k_deep_or_with_a_huge_number_is_a_422(inta
 
 
 def signed_raw(body: bytes) -> dict[str, object]:
-    from intake.signatures import sign
-    from tests.integration.intake.conftest import WEBHOOK_SECRET
-
     timestamp = str(int(datetime.now(UTC).timestamp()))
     return {"content": body, "headers": {"Content-Type": "application/json", "X-Webhook-Timestamp": timestamp,
                                          "X-Webhook-Signature": sign(WEBHOOK_SECRET, timestamp, body)}}
