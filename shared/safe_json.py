@@ -4,17 +4,21 @@
 ``MAX_DEPTH`` (Python's parser would raise ``RecursionError`` at ~1,000 levels, and a deep tree breaks
 later recursive code too), integers longer than ``MAX_INT_DIGITS`` digits (Python refuses more than
 4,300 with a ``ValueError``; no field needs more than a few), ``NaN``/``Infinity``, and NUL characters in
-any text or key (PostgreSQL cannot store them and errors at insert time).
+any text or key (PostgreSQL cannot store them and errors at insert time), and unpaired UTF-16 surrogates
+(valid JSON escapes, but no text that can be stored or answered).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 64
+#: A lone UTF-16 surrogate (``"\\ud800"``) is valid JSON but no text: it cannot be encoded to store or answer.
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnsafeJson(ValueError):
@@ -44,7 +48,7 @@ def loads(raw: bytes | str) -> Any:
 
 
 def check_tree(value: Any) -> None:
-    """Depth and NUL characters of a parsed JSON value, walked without recursion."""
+    """Depth, NUL characters and unpaired surrogates of a parsed JSON value, walked without recursion."""
     stack: list[tuple[Any, int, str]] = [(value, 0, "")]
     while stack:
         item, depth, path = stack.pop()
@@ -52,13 +56,16 @@ def check_tree(value: Any) -> None:
             if "\x00" in item:
                 raise UnsafeJson(f"{path or 'The body'}: text must not contain NUL characters (\\u0000).",
                                  field=path or "body")
+            if _UNPAIRED_SURROGATE.search(item):
+                raise UnsafeJson(f"{path or 'The body'}: text holds an unpaired surrogate (\\ud800-\\udfff); "
+                                 "send it as UTF-8.", field=path or "body")
         elif isinstance(item, dict):
             if depth >= MAX_DEPTH:
                 raise UnsafeJson(f"The JSON is nested deeper than {MAX_DEPTH} levels.")
             for key, child in item.items():
-                if "\x00" in key:
-                    raise UnsafeJson(f"{path or 'The body'}: a key contains a NUL character (\\u0000).",
-                                     field=path or "body")
+                if "\x00" in key or _UNPAIRED_SURROGATE.search(key):
+                    raise UnsafeJson(f"{path or 'The body'}: a key holds a NUL character or an unpaired "
+                                     "surrogate.", field=path or "body")
                 stack.append((child, depth + 1, f"{path}.{key}" if path else key))
         elif isinstance(item, list):
             if depth >= MAX_DEPTH:

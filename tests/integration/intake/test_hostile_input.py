@@ -48,16 +48,19 @@ def signed_raw(body: bytes) -> dict[str, object]:
                                          "X-Webhook-Signature": sign(WEBHOOK_SECRET, timestamp, body)}}
 
 
-async def test_nul_characters_anywhere_are_a_422_naming_the_field(intake: Intake) -> None:
+async def test_nul_characters_or_lone_surrogates_anywhere_are_a_422_naming_the_field(intake: Intake) -> None:
     as_json = await intake.http.post("/v1/leads", json={"email": "a@example.com", "source": "web_form",
                                                          "company": "Fin\u0000tastic"})
     as_form = await intake.http.post("/v1/leads", content=b"email=a%40example.com&source=web_form&company=A%00B",
                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
     as_csv = await intake.http.post("/v1/leads/batch", content=b"email,source,company\na@example.com,web_form,A\x00B\n",
                                     headers={"Content-Type": "text/csv"})
+    surrogate = await intake.http.post("/v1/leads", content=b'{"email": "a@example.com", "source": "web_form", '
+                                       b'"company": "\\ud800"}', headers={"Content-Type": "application/json"})
     read = await intake.http.get("/v1/leads/abc%00def")
     assert as_json.status_code == 422 and "company" in as_json.json()["detail"]
     assert as_form.status_code == 422 and {e["field"] for e in as_form.json()["errors"]} == {"company"}
+    assert surrogate.status_code == 422 and surrogate.json()["errors"][0]["field"] == "company"
     assert as_csv.status_code == 200 and as_csv.json()["rejected"][0]["errors"][0]["field"] == "company"
     assert read.status_code == 422 and read.json()["errors"][0]["field"].endswith("lead_id")
     assert await count_rows(intake, tables.leads) == 0

@@ -24,6 +24,7 @@ def test_ordinary_json_reads_as_usual() -> None:
     (b'{"n": 1e999}', "finite"),
     (b'{"company": "A\\u0000B"}', "company"),
     (b'{"a\\u0000": 1}', "NUL"),
+    (b'{"company": "\\ud800"}', "surrogate"),
     (b"\xff\xfe", "UTF-8"),
     (b'{"a": ', "not valid JSON"),
 ])
