@@ -80,6 +80,10 @@ def batch_rows(content_type: str | None, body: bytes, *, max_rows: int) -> list[
     raise BadBody("Send the batch as application/json or text/csv.", status_code=415)
 
 
+def _looks_like_data(name: str) -> bool:
+    return "@" in name or sum(c.isdigit() for c in name) >= 5 or len(name) > 64
+
+
 def too_many_rows(max_rows: int) -> BadBody:
     return BadBody(f"A batch holds at most {max_rows} rows (INTAKE_MAX_BATCH_ROWS); this one has more. Split it.",
                    status_code=413)
@@ -93,8 +97,12 @@ def _csv_rows(text: str, *, max_rows: int) -> list[dict[str, str]]:
             raise BadBody("The CSV body needs a header row with the field names.")
         names = [name.strip() for name in header]
         unknown = [name for name in names if name not in LEAD_FIELDS]
+        if any(_looks_like_data(name) for name in unknown):
+            # Never echo it: a first row of data holds emails and phone numbers.
+            raise BadBody("The CSV's first row must be a header row of lead field names (email, phone, source, …); "
+                          "it looks like a row of data.")
         if unknown:
-            raise BadBody(f"The CSV header has columns that are not lead fields: {', '.join(unknown)}.")
+            raise BadBody(f"The CSV header has columns that are not lead fields: {', '.join(unknown[:20])}.")
         rows: list[dict[str, str]] = []
         blank = 0
         for record in reader:
