@@ -32,6 +32,14 @@ class UnsafeJson(ValueError):
 
 def loads(raw: bytes | str) -> Any:
     """The JSON value in ``raw``, or ``UnsafeJson`` saying what is wrong with it."""
+    value = parse(raw)
+    check_tree(value)
+    return value
+
+
+def parse(raw: bytes | str) -> Any:
+    """The first half of ``loads``: parse with bounded numbers and depth, before ``check_tree`` walks the value
+    (a caller with a cheap size check of its own makes it first)."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
@@ -43,7 +51,6 @@ def loads(raw: bytes | str) -> Any:
     except json.JSONDecodeError as exc:
         raise UnsafeJson(f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") \
             from None
-    check_tree(value)
     return value
 
 

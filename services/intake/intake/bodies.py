@@ -26,13 +26,22 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def parse_json(body: bytes) -> Any:
+def parse_json(body: bytes, *, check: bool = True) -> Any:
     """The JSON value of ``body``; too deep, too long numbers, NUL characters and the like are a 422 naming
-    the problem (see ``shared.safe_json``)."""
+    the problem (see ``shared.safe_json``). With ``check=False`` the caller runs ``_checked`` itself."""
     try:
-        return safe_json.loads(body)
+        value = safe_json.parse(body)
     except safe_json.UnsafeJson as exc:
         raise BadBody(str(exc), field=exc.field) from None
+    return _checked(value) if check else value
+
+
+def _checked(value: Any) -> Any:
+    try:
+        safe_json.check_tree(value)
+    except safe_json.UnsafeJson as exc:
+        raise BadBody(str(exc), field=exc.field) from None
+    return value
 
 
 def parse_form(body: bytes) -> dict[str, str]:
@@ -65,11 +74,12 @@ def batch_rows(content_type: str | None, body: bytes, *, max_rows: int) -> list[
     """
     kind = media_type(content_type)
     if kind == "application/json":
-        payload = parse_json(body)
+        payload = parse_json(body, check=False)
         if not isinstance(payload, dict) or not isinstance(payload.get("leads"), list):
             raise BadBody('The JSON body must look like {"leads": [...]}.')
         if len(payload["leads"]) > max_rows:
             raise too_many_rows(max_rows)
+        _checked(payload)
         return list(payload["leads"])
     if kind in {"text/csv", "application/csv"}:
         try:
