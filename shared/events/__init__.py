@@ -14,6 +14,7 @@ from shared.events.sla import (
     SlaWarning,
     SubscriptionDisabled,
 )
+from shared.events.upcasting import UnknownEventVersion, upcast
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -27,11 +28,12 @@ class UnknownEventType(ValueError):
 
 
 def parse_data(event: CloudEvent) -> EventData:
-    """Validate an envelope's ``data`` against the model registered for its ``type``."""
+    """Validate an envelope's ``data`` against the model registered for its ``type``, after upcasting an
+    older ``dataversion`` to the current one."""
     model = EVENT_TYPES.get(event.type)
     if model is None:
         raise UnknownEventType(f"No model is registered for event type {event.type!r}.")
-    return model.model_validate(event.data)
+    return model.model_validate(upcast(event.type, event.dataversion, event.data, current=model.data_version))
 
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "SlaWarning",
     "SubscriptionDisabled",
     "UnknownEventType",
+    "UnknownEventVersion",
     "Urgency",
     "parse_data",
+    "upcast",
 ]
