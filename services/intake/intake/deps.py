@@ -41,8 +41,10 @@ def require_reader(settings: SettingsDep, request: Request,
     if x_api_key and _client_for_key(settings, x_api_key) is not None:
         return "api-key"
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    admin = settings.admin_token.get_secret_value().encode() if settings.admin_token else b""
-    if scheme.lower() == "bearer" and admin and hmac.compare_digest(token.strip().encode(), admin):
+    given, matched = token.strip().encode(), False
+    for admin in settings.admin_tokens:  # ADMIN_TOKEN and, while rotating, ADMIN_TOKEN_PREVIOUS; each compared
+        matched |= hmac.compare_digest(given, admin)
+    if scheme.lower() == "bearer" and given and matched:
         return "admin"
     raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                         detail="Reading leads needs an X-API-Key header or 'Authorization: Bearer <ADMIN_TOKEN>'.")

@@ -35,3 +35,15 @@ async def test_the_new_and_the_previous_secret_both_verify_and_any_other_is_refu
                                                                   secret="test-secret"))
     assert [new.status_code, old.status_code, forged.status_code] == [202, 202, 401]
     assert await count_rows(rotating, tables.activities) == 2
+
+
+async def test_a_lead_is_readable_with_the_admin_token_and_while_rotating_with_the_previous_one(
+        databases: DatabaseFactory, kafka_bootstrap: str) -> None:
+    settings = intake_settings(await migrated(databases), kafka_bootstrap, admin_token="admin-new",
+                               admin_token_previous="admin-old")
+    async with serve(create_app(settings)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        lead_id = (await http.post("/v1/leads", json={"email": "adm@example.com", "source": "web_form"},
+                                   headers={"X-API-Key": API_KEY})).json()["lead_id"]
+        answers = [await http.get(f"/v1/leads/{lead_id}", headers={"Authorization": f"Bearer {token}"})
+                   for token in ("admin-new", "admin-old", "admin-older", "x")]
+    assert [a.status_code for a in answers] == [200, 200, 401, 401]
