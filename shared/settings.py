@@ -50,6 +50,10 @@ class ServiceSettings(KafkaSettings):
         return self
 
 
+#: What ``*_DATABASE_SCHEMA`` accepts: a plain lower-case PostgreSQL identifier (no quoting needed).
+SCHEMA_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
 def sqlite_url(service: str) -> str:
     """The embedded default database of a service: a SQLite file under ``./var/``."""
     return f"sqlite+aiosqlite:///var/{service}.db"

@@ -25,7 +25,7 @@ log = get_logger(__name__)
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
-    engine = db.create_engine(settings.intake_database_url)
+    engine = db.create_engine(settings.intake_database_url, schema=settings.intake_database_schema)
     session_factory = db.create_session_factory(engine)
     publisher = EventPublisher(settings)
     relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,

@@ -50,7 +50,7 @@ class QueueRecheck(Worker):
 
 def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    engine = db.create_engine(settings.router_database_url)
+    engine = db.create_engine(settings.router_database_url, schema=settings.router_database_schema)
     session_factory = db.create_session_factory(engine)
     documents = routing_documents()
     publisher = EventPublisher(settings)

@@ -36,7 +36,7 @@ def policy_documents() -> VersionedDocuments[PolicySet]:
 
 def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    engine = db.create_engine(settings.sla_monitor_database_url)
+    engine = db.create_engine(settings.sla_monitor_database_url, schema=settings.sla_monitor_database_schema)
     session_factory = db.create_session_factory(engine)
     policies = policy_documents()
     publisher = EventPublisher(settings)
