@@ -126,7 +126,7 @@ def _units(env: dict[str, str]) -> list[Unit]:
 def run() -> None:
     """Broker (unless KAFKA_BOOTSTRAP_SERVERS is set), migrations, and all three services, kept running."""
     env = child_env()
-    filled = with_dev_defaults(env)
+    _announce_credentials(env, with_dev_defaults(env))  # at once, not only when everything is up
     stop = False
 
     def _on_signal(_signum: int, _frame: object) -> None:
@@ -139,7 +139,6 @@ def run() -> None:
     def ready() -> None:
         for svc in SERVICES.values():
             console.print(f"  {svc.name:<12} http://127.0.0.1:{env.get(svc.port_env) or svc.port}/docs")
-        _announce_credentials(env, filled)
         console.print("Ready. A service that dies is restarted; Ctrl-C stops everything.")
 
     supervisor = Supervisor(_units(env), console, on_ready=ready)

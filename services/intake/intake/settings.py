@@ -19,8 +19,6 @@ class IntakeSettings(ServiceSettings):
     crm_webhook_secret: SecretStr | None = None
     #: While CRM_WEBHOOK_SECRET is rotated, webhooks signed with the previous secret are accepted too.
     crm_webhook_secret_previous: SecretStr | None = None
-    #: During a rotation of ADMIN_TOKEN the previous token stays valid too (two at once); unset it when done.
-    admin_token_previous: SecretStr | None = None
     #: How far a CRM webhook's timestamp may be from now before it is refused as a replay.
     webhook_tolerance_seconds: int = 300
     intake_max_body_bytes: int = 64 * 1024
@@ -55,13 +53,6 @@ class IntakeSettings(ServiceSettings):
                 raise MissingCredentials(f"INTAKE_API_KEYS has an entry without 'name:key' form: {name!r}.")
             keys[key] = name
         return keys
-
-    @property
-    def admin_tokens(self) -> tuple[bytes, ...]:
-        """Every admin bearer token accepted now: ``ADMIN_TOKEN`` and, while rotating, ``ADMIN_TOKEN_PREVIOUS``.
-        (The same as ``ServiceSettings.admin_tokens`` of the shared settings, which supersedes this one.)"""
-        tokens = (self.admin_token, self.admin_token_previous)
-        return tuple(t.get_secret_value().encode() for t in tokens if t is not None and t.get_secret_value())
 
     @property
     def crm_webhook_secrets(self) -> tuple[str, ...]:

@@ -158,7 +158,7 @@ def _read_batch(content_type: str | None, body: bytes, *, max_rows: int, context
 
 
 @router.get("/{lead_id}", responses={401: {}, 404: {}, 422: {}})
-async def read_lead(lead_id: Annotated[str, Path(max_length=limits.MAX_LEAD_ID, pattern=r"^[^\x00]*$")],
+async def read_lead(lead_id: Annotated[str, Path(max_length=limits.MAX_LEAD_ID, pattern=r"^[^\x00-\x1f\x7f]+$")],
                     _reader: Reader, session: SessionDep) -> dict[str, Any]:
     """The lead as accepted (normalized), with ``received_at``."""
     lead = await get_lead(session, lead_id)
