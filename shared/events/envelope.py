@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events import limits
 
 
 class EventData(BaseModel):
@@ -21,7 +23,7 @@ class EventData(BaseModel):
     #: (``shared.events.upcasting``). It travels in the envelope's ``dataversion`` extension.
     data_version: ClassVar[int] = 1
 
-    lead_id: str
+    lead_id: Annotated[str, Field(max_length=limits.MAX_LEAD_ID)]
 
 
 class CloudEvent(BaseModel):

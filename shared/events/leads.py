@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared import topics
+from shared.events import limits
 from shared.events.envelope import EventData
 
 Urgency = Literal["hot", "warm", "cold"]
+
+#: Lead sources with a name of their own in metrics; any other ``source`` is counted as ``other`` (a metric
+#: label must stay a small, bounded set, whatever callers send).
+KNOWN_SOURCES = frozenset({
+    "web_form", "badge_scan", "webinar", "referral", "event", "partner", "content_download", "chat",
+    "email", "phone", "list_upload", "api", "google_ads", "meta", "linkedin", "typeform", "tally",
+    "hubspot", "salesforce", "pipedrive", "close",
+})
+
+
+def source_label(source: str | None) -> str:
+    """``source`` when it is one of ``KNOWN_SOURCES``, else ``other``: bounded, for metric labels."""
+    return source if source in KNOWN_SOURCES else "other"
 AssignmentReason = Literal["initial", "reassigned"]
 
 
@@ -19,8 +33,8 @@ class LeadFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    email: str | None = None
-    phone: str | None = None
+    email: Annotated[str | None, Field(max_length=limits.MAX_EMAIL)] = None
+    phone: Annotated[str | None, Field(max_length=limits.MAX_PHONE)] = None
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
@@ -30,9 +44,9 @@ class LeadFields(BaseModel):
     postal_code: str | None = None
     industry: str | None = None
     employees: int | None = None
-    source: str
+    source: Annotated[str, Field(max_length=limits.MAX_SLUG)]
     intent: str | None = None
-    campaign: str | None = None
+    campaign: Annotated[str | None, Field(max_length=limits.MAX_TEXT)] = None
     event: str | None = None
     captured_at: datetime | None = None
     notes: str | None = None
@@ -58,8 +72,8 @@ class LeadSummary(BaseModel):
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
-    source: str | None = None
-    campaign: str | None = None
+    source: Annotated[str | None, Field(max_length=limits.MAX_SLUG)] = None
+    campaign: Annotated[str | None, Field(max_length=limits.MAX_TEXT)] = None
     received_at: datetime | None = None
     captured_at: datetime | None = None
 
@@ -73,10 +87,10 @@ class LeadAssigned(EventData):
     event_type: ClassVar[str] = "lead.assigned"
     topic: ClassVar[str] = topics.LEADS_ASSIGNED
 
-    team: str
-    rep_id: str | None
+    team: Annotated[str, Field(max_length=limits.MAX_TEAM_ID)]
+    rep_id: Annotated[str | None, Field(max_length=limits.MAX_REP_ID)]
     urgency: Urgency
-    rule_id: str | None
+    rule_id: Annotated[str | None, Field(max_length=limits.MAX_RULE_ID)]
     explanation: list[str]
     assigned_at: datetime
     reason: AssignmentReason = "initial"

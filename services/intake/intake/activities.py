@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import insert, select
@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import tables
 from intake.leads import EVENT_SOURCE, lead_exists, lead_id_for_email
-from shared.events import ActivityRecorded, CloudEvent
+from shared.events import ActivityRecorded, CloudEvent, limits
+from shared.events.activities import ActivityType, Direction
 from shared.outbox import add_to_outbox
 
-Short = Annotated[str | None, Field(default=None, max_length=255)]
+
+def _optional(max_length: int) -> Any:
+    return Field(default=None, max_length=max_length)
 
 
 class ActivitySubmission(BaseModel):
@@ -22,21 +25,25 @@ class ActivitySubmission(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    activity_id: Annotated[str, Field(min_length=1, max_length=255)]
-    lead_id: Short
-    email: Annotated[str | None, Field(default=None, max_length=320)]
-    type: Literal["call", "email", "meeting", "sms", "note", "status_change"]
-    direction: Literal["outbound", "inbound"] | None = None
-    rep_id: Short
+    activity_id: Annotated[str, Field(min_length=1, max_length=limits.MAX_ACTIVITY_ID)]
+    lead_id: Annotated[str | None, _optional(limits.MAX_LEAD_ID)]
+    email: Annotated[str | None, _optional(limits.MAX_EMAIL)]
+    type: ActivityType
+    direction: Direction | None = None
+    rep_id: Annotated[str | None, _optional(limits.MAX_REP_ID)]
     occurred_at: datetime
-    outcome: Short
-    status: Short
+    outcome: Annotated[str | None, _optional(limits.MAX_OUTCOME)]
+    status: Annotated[str | None, _optional(limits.MAX_STATUS)]
 
     @field_validator("occurred_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("Give occurred_at with a UTC offset, e.g. 2026-11-25T09:30:00Z.")
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("occurred_at is out of range.") from None
         return value
 
     @model_validator(mode="after")

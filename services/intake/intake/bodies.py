@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from intake.normalize import LeadSubmission
+from shared import safe_json
 
 LEAD_FIELDS = frozenset(LeadSubmission.model_fields)
 
@@ -16,20 +16,32 @@ LEAD_FIELDS = frozenset(LeadSubmission.model_fields)
 class BadBody(Exception):
     """The body cannot be read as the declared content type."""
 
-    def __init__(self, message: str, status_code: int = 422) -> None:
+    def __init__(self, message: str, status_code: int = 422, *, field: str = "body") -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.field = field
 
 
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def parse_json(body: bytes) -> Any:
+def parse_json(body: bytes, *, check: bool = True) -> Any:
+    """The JSON value of ``body``; too deep, too long numbers, NUL characters and the like are a 422 naming
+    the problem (see ``shared.safe_json``). With ``check=False`` the caller runs ``_checked`` itself."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadBody(f"The body is not valid JSON: {exc}.") from None
+        value = safe_json.parse(body)
+    except safe_json.UnsafeJson as exc:
+        raise BadBody(str(exc), field=exc.field) from None
+    return _checked(value) if check else value
+
+
+def _checked(value: Any) -> Any:
+    try:
+        safe_json.check_tree(value)
+    except safe_json.UnsafeJson as exc:
+        raise BadBody(str(exc), field=exc.field) from None
+    return value
 
 
 def parse_form(body: bytes) -> dict[str, str]:
@@ -54,33 +66,67 @@ def lead_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
     raise BadBody("Send the lead as application/json or application/x-www-form-urlencoded.", status_code=415)
 
 
-def batch_rows(content_type: str | None, body: bytes) -> list[Any]:
-    """The rows of a batch upload: ``{"leads": [...]}`` as JSON, or CSV with a header row of field names."""
+def batch_rows(content_type: str | None, body: bytes, *, max_rows: int) -> list[Any]:
+    """The rows of a batch upload: ``{"leads": [...]}`` as JSON, or CSV with a header row of field names.
+
+    More than ``max_rows`` rows is a 413, found while reading: a CSV is read row by row and refused at the first
+    row over the limit, so a body of millions of (blank) rows costs no more than ``max_rows`` of them.
+    """
     kind = media_type(content_type)
     if kind == "application/json":
-        payload = parse_json(body)
+        payload = parse_json(body, check=False)
         if not isinstance(payload, dict) or not isinstance(payload.get("leads"), list):
             raise BadBody('The JSON body must look like {"leads": [...]}.')
+        if len(payload["leads"]) > max_rows:
+            raise too_many_rows(max_rows)
+        _checked(payload)
         return list(payload["leads"])
     if kind in {"text/csv", "application/csv"}:
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BadBody("The CSV body is not UTF-8.") from None
-        return _csv_rows(text)
+        return _csv_rows(text, max_rows=max_rows)
     raise BadBody("Send the batch as application/json or text/csv.", status_code=415)
 
 
-def _csv_rows(text: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _looks_like_data(name: str) -> bool:
+    return "@" in name or sum(c.isdigit() for c in name) >= 5 or len(name) > 64
+
+
+def too_many_rows(max_rows: int) -> BadBody:
+    return BadBody(f"A batch holds at most {max_rows} rows (INTAKE_MAX_BATCH_ROWS); this one has more. Split it.",
+                   status_code=413)
+
+
+def _csv_rows(text: str, *, max_rows: int) -> list[dict[str, str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        if not reader.fieldnames:
+        header = next(reader, None)
+        if not header:
             raise BadBody("The CSV body needs a header row with the field names.")
-        unknown = [name for name in reader.fieldnames if name.strip() not in LEAD_FIELDS]
+        names = [name.strip() for name in header]
+        unknown = [name for name in names if name not in LEAD_FIELDS]
+        if any(_looks_like_data(name) for name in unknown):
+            # Never echo it: a first row of data holds emails and phone numbers.
+            raise BadBody("The CSV's first row must be a header row of lead field names (email, phone, source, …); "
+                          "it looks like a row of data.")
         if unknown:
-            raise BadBody(f"The CSV header has columns that are not lead fields: {', '.join(unknown)}.")
-        # Cells beyond the header (key None) are ignored; missing or empty cells are left out.
-        return [{k.strip(): v for k, v in row.items() if k is not None and isinstance(v, str) and v}
-                for row in reader]
+            raise BadBody(f"The CSV header has columns that are not lead fields: {', '.join(unknown[:20])}.")
+        rows: list[dict[str, str]] = []
+        blank = 0
+        for record in reader:
+            if not record:
+                # Blank lines are no rows, but they count against the limit too: a body of nothing but line
+                # breaks must not be read to its end.
+                blank += 1
+                if blank > max_rows:
+                    raise too_many_rows(max_rows)
+                continue
+            if len(rows) == max_rows:
+                raise too_many_rows(max_rows)
+            # Cells beyond the header are ignored; missing or empty cells are left out.
+            rows.append({name: value for name, value in zip(names, record, strict=False) if value})
+        return rows
     except csv.Error as exc:
         raise BadBody(f"The CSV body cannot be read (line {reader.line_num}): {exc}.") from None

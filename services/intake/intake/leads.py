@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import tables
 from shared.events import CloudEvent, LeadFields, LeadReceived
-from shared.outbox import add_to_outbox
+from shared.outbox import outbox_row
 
 EVENT_SOURCE = "leadrouter/intake"
 
@@ -47,15 +49,93 @@ async def find_original(session: AsyncSession, lead: LeadFields, *, since: datet
 async def accept_lead(session: AsyncSession, lead: LeadFields, *, submitted_by: str, now: datetime,
                       duplicate_lookback: timedelta) -> AcceptedLead:
     """Store a normalized lead and its ``lead.received`` event; the caller commits."""
-    lead_id = str(uuid.uuid4())
     duplicate_of = await find_original(session, lead, since=now - duplicate_lookback)
+    row, outbox, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now)
+    await session.execute(insert(tables.leads).values(**row))
+    await session.execute(insert(tables.outbox).values(**outbox))
+    return accepted
+
+
+#: Leads of a batch stored per statement; between chunks the event loop serves other requests.
+BATCH_CHUNK = 500
+
+
+async def accept_leads(session: AsyncSession, leads: Sequence[LeadFields], *, submitted_by: str, now: datetime,
+                       duplicate_lookback: timedelta) -> list[AcceptedLead]:
+    """Store many leads and their events (a batch upload), a chunk per statement; the caller commits.
+
+    A lead is a duplicate of the first earlier lead with its email or phone, or else of the first lead of the
+    same batch with one of them. The CPU-heavy part (building rows and events) runs in a worker thread so the
+    event loop stays free for other requests.
+    """
+    accepted: list[AcceptedLead] = []
+    in_batch: dict[str, str] = {}  # "email:<email>" / "phone:<phone>" -> lead_id of its first lead in the batch
+    for start in range(0, len(leads), BATCH_CHUNK):
+        chunk = leads[start:start + BATCH_CHUNK]
+        earlier = await _originals(session, chunk, since=now - duplicate_lookback)
+        rows, outbox, answers = await asyncio.to_thread(
+            _prepare_chunk, chunk, earlier=earlier, in_batch=in_batch, submitted_by=submitted_by, now=now)
+        await session.execute(insert(tables.leads), rows)
+        await session.execute(insert(tables.outbox), outbox)
+        accepted.extend(answers)
+    return accepted
+
+
+def _contacts(lead: LeadFields) -> list[str]:
+    return ([f"email:{lead.email}"] if lead.email else []) + ([f"phone:{lead.phone}"] if lead.phone else [])
+
+
+async def _originals(session: AsyncSession, leads: Sequence[LeadFields], *, since: datetime) -> dict[str, str]:
+    """``{contact: original lead_id}`` for each email and phone of ``leads`` seen since ``since``: the first lead
+    with it (following that lead's own ``duplicate_of``)."""
+    emails = sorted({lead.email for lead in leads if lead.email})
+    phones = sorted({lead.phone for lead in leads if lead.phone})
+    matches = []
+    if emails:
+        matches.append(tables.leads.c.email.in_(emails))
+    if phones:
+        matches.append(tables.leads.c.phone.in_(phones))
+    if not matches:
+        return {}
+    found = await session.execute(
+        select(tables.leads.c.lead_id, tables.leads.c.duplicate_of, tables.leads.c.email, tables.leads.c.phone)
+        .where(or_(*matches), tables.leads.c.received_at >= since)
+        .order_by(tables.leads.c.received_at, tables.leads.c.lead_id))
+    originals: dict[str, str] = {}
+    for row in found:
+        for contact in (f"email:{row.email}" if row.email else None, f"phone:{row.phone}" if row.phone else None):
+            if contact is not None:
+                originals.setdefault(contact, row.duplicate_of or row.lead_id)
+    return originals
+
+
+def _prepare_chunk(leads: Sequence[LeadFields], *, earlier: dict[str, str], in_batch: dict[str, str],
+                   submitted_by: str, now: datetime,
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AcceptedLead]]:
+    rows, outbox, answers = [], [], []
+    for lead in leads:
+        contacts = _contacts(lead)
+        duplicate_of = next((earlier[c] for c in contacts if c in earlier), None) \
+            or next((in_batch[c] for c in contacts if c in in_batch), None)
+        row, event, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now)
+        for contact in contacts:
+            in_batch.setdefault(contact, duplicate_of or accepted.lead_id)
+        rows.append(row)
+        outbox.append(event)
+        answers.append(accepted)
+    return rows, outbox, answers
+
+
+def _prepared(lead: LeadFields, *, duplicate_of: str | None, submitted_by: str, now: datetime,
+              ) -> tuple[dict[str, Any], dict[str, Any], AcceptedLead]:
+    """The ``leads`` row, the outbox row of its ``lead.received`` and the answer, for a lead about to be stored."""
+    lead_id = str(uuid.uuid4())
     event_data = LeadReceived(**lead.model_dump(), lead_id=lead_id, received_at=now, duplicate_of=duplicate_of)
-    await session.execute(insert(tables.leads).values(
-        lead_id=lead_id, email=lead.email, phone=lead.phone, source=lead.source, submitted_by=submitted_by,
-        data=lead.model_dump(mode="json"), duplicate_of=duplicate_of, received_at=now,
-    ))
-    await add_to_outbox(session, tables.outbox, CloudEvent.wrap(event_data, source=EVENT_SOURCE, time=now))
-    return AcceptedLead(lead_id=lead_id, duplicate_of=duplicate_of)
+    row = {"lead_id": lead_id, "email": lead.email, "phone": lead.phone, "source": lead.source,
+           "submitted_by": submitted_by, "data": lead.model_dump(mode="json"), "duplicate_of": duplicate_of,
+           "received_at": now}
+    event = outbox_row(CloudEvent.wrap(event_data, source=EVENT_SOURCE, time=now))
+    return row, event, AcceptedLead(lead_id=lead_id, duplicate_of=duplicate_of)
 
 
 async def get_lead(session: AsyncSession, lead_id: str) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import phonenumbers
@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.events import LeadFields
+from shared.events import LeadFields, limits
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -38,12 +38,15 @@ def _slug(value: Any) -> Any:
 
 
 SLUG_PATTERN = r"^[a-z0-9_.]+$"
+#: How far in the future a ``captured_at`` may be (the scanner's clock runs a little ahead) before it is refused.
+CAPTURED_AT_SKEW = timedelta(seconds=5)
 
 
 # Optional fields: blank input becomes None, and constraints apply to real values only.
 Blank = BeforeValidator(_blank_to_none)
-Text = Annotated[Annotated[str, StringConstraints(max_length=255)] | None, Blank]
-Slug = Annotated[Annotated[str, StringConstraints(max_length=64, pattern=SLUG_PATTERN)] | None, BeforeValidator(_slug)]
+Text = Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_TEXT)] | None, Blank]
+Slug = Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_SLUG, pattern=SLUG_PATTERN)] | None,
+                 BeforeValidator(_slug)]
 
 _COUNTRY_ALIASES = {"uk": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US", "america": "US",
                     "great britain": "GB", "england": "GB", "russia": "RU", "south korea": "KR",
@@ -84,8 +87,8 @@ class LeadSubmission(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: Annotated[Annotated[str, StringConstraints(max_length=320)] | None, Blank] = None
-    phone: Annotated[Annotated[str, StringConstraints(max_length=64)] | None, Blank,
+    email: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_EMAIL)] | None, Blank] = None
+    phone: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_PHONE)] | None, Blank,
                      Field(default=None, validate_default=True)]
     first_name: Text = None
     last_name: Text = None
@@ -93,15 +96,15 @@ class LeadSubmission(BaseModel):
     title: Text = None
     country: Text = None
     region: Text = None
-    postal_code: Annotated[Annotated[str, StringConstraints(max_length=32)] | None, Blank] = None
+    postal_code: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_POSTAL_CODE)] | None, Blank] = None
     industry: Slug = None
     employees: Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, Blank] = None
-    source: Annotated[str, BeforeValidator(_slug), StringConstraints(max_length=64, pattern=SLUG_PATTERN)]
+    source: Annotated[str, BeforeValidator(_slug), StringConstraints(max_length=limits.MAX_SLUG, pattern=SLUG_PATTERN)]
     intent: Slug = None
     campaign: Text = None
     event: Text = None
     captured_at: Annotated[datetime | None, Blank] = None
-    notes: Annotated[Annotated[str, StringConstraints(max_length=5_000)] | None, Blank] = None
+    notes: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_NOTES)] | None, Blank] = None
     external_id: Text = None
     utm_source: Text = None
     utm_medium: Text = None
@@ -115,7 +118,8 @@ class LeadSubmission(BaseModel):
         try:
             return validate_email(value, check_deliverability=False).normalized.lower()
         except EmailNotValidError as exc:
-            raise ValueError(f"'{value}' is not a valid email address: {exc}") from None
+            # The reason only, never the address itself: error answers and logs carry no emails.
+            raise ValueError(f"is not a valid email address: {exc}") from None
 
     @field_validator("phone")
     @classmethod
@@ -135,11 +139,31 @@ class LeadSubmission(BaseModel):
         # Regions are mostly codes (CA, WA, BY); keep names readable but compare codes case-insensitively.
         return value.upper() if value is not None and len(value) <= 3 else value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters (\\u0000).")
+        return value
+
     @field_validator("captured_at")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+    def _aware_and_past(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """With ``context={"now": ..., "skew": ...}`` a capture later than now (plus the allowed clock skew) is
+        refused: a badge cannot be scanned in the future."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("Give captured_at with a UTC offset, e.g. 2026-11-25T09:30:00+01:00.")
+        try:
+            in_utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("captured_at is out of range.") from None
+        context = info.context or {}
+        now: datetime | None = context.get("now")
+        if now is not None and in_utc > now + context.get("skew", CAPTURED_AT_SKEW):
+            raise ValueError(f"captured_at {in_utc.isoformat()} is in the future (the server's time is "
+                             f"{now.isoformat()}); send when the lead was really captured.")
         return value
 
     @model_validator(mode="after")

@@ -17,11 +17,15 @@ class IntakeSettings(ServiceSettings):
     #: Comma-separated ``name:key`` pairs; the name is recorded as the lead's submitter.
     intake_api_keys: SecretStr | None = None
     crm_webhook_secret: SecretStr | None = None
+    #: While CRM_WEBHOOK_SECRET is rotated, webhooks signed with the previous secret are accepted too.
+    crm_webhook_secret_previous: SecretStr | None = None
     #: How far a CRM webhook's timestamp may be from now before it is refused as a replay.
     webhook_tolerance_seconds: int = 300
     intake_max_body_bytes: int = 64 * 1024
     intake_max_batch_bytes: int = 5 * 1024 * 1024
     intake_max_batch_rows: int = 5_000
+    #: How far in the future a lead's ``captured_at`` may lie (the scanner's clock runs ahead) before a 422.
+    captured_at_skew_seconds: float = Field(default=5.0, ge=0, le=3600)
     #: A lead whose email or phone was seen within this many days is marked ``duplicate_of`` the first one.
     duplicate_lookback_days: int = 90
     #: An Idempotency-Key is remembered this long; a retry with the same key after that is a new request.
@@ -51,3 +55,9 @@ class IntakeSettings(ServiceSettings):
                 raise MissingCredentials(f"INTAKE_API_KEYS has an entry without 'name:key' form: {name!r}.")
             keys[key] = name
         return keys
+
+    @property
+    def crm_webhook_secrets(self) -> tuple[str, ...]:
+        """The secrets a CRM webhook may be signed with: the current one and, while rotating, the previous one."""
+        secrets = (self.crm_webhook_secret, self.crm_webhook_secret_previous)
+        return tuple(s.get_secret_value() for s in secrets if s is not None and s.get_secret_value())

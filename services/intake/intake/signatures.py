@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 
 class SignatureRejected(Exception):
@@ -15,9 +16,11 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify(secret: str, *, timestamp: str | None, signature: str | None, body: bytes, now: float,
+def verify(secrets: str | Sequence[str], *, timestamp: str | None, signature: str | None, body: bytes, now: float,
            tolerance_seconds: int) -> None:
-    """Raise ``SignatureRejected`` unless the signature matches (constant-time) and the timestamp is recent."""
+    """Raise ``SignatureRejected`` unless the timestamp is recent and the signature matches one of ``secrets``
+    (the current secret and, while it is rotated, the previous one). Every secret is compared, each in constant
+    time over the raw body's HMAC, so the answer takes as long whichever matched."""
     if not timestamp or not signature:
         raise SignatureRejected("X-Webhook-Timestamp and X-Webhook-Signature are both required.")
     try:
@@ -27,5 +30,9 @@ def verify(secret: str, *, timestamp: str | None, signature: str | None, body: b
     if abs(now - sent_at) > tolerance_seconds:
         raise SignatureRejected(
             f"X-Webhook-Timestamp is more than {tolerance_seconds} seconds away from the server's clock.")
-    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().encode()):
+    given = signature.strip().encode()
+    matched = False
+    for secret in (secrets,) if isinstance(secrets, str) else secrets:
+        matched |= hmac.compare_digest(sign(secret, timestamp, body).encode(), given)
+    if not matched:
         raise SignatureRejected("X-Webhook-Signature does not match the body.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table
 
 from shared.db import UTCDateTime
+from shared.events import limits
 from shared.outbox import outbox_marks_table, outbox_table
 
 metadata = MetaData()
@@ -12,13 +13,13 @@ metadata = MetaData()
 leads = Table(
     "leads",
     metadata,
-    Column("lead_id", String(36), primary_key=True),
-    Column("email", String(320), nullable=True),
-    Column("phone", String(64), nullable=True),
-    Column("source", String(64), nullable=False),
+    Column("lead_id", String(limits.MAX_LEAD_ID), primary_key=True),
+    Column("email", String(limits.MAX_EMAIL), nullable=True),
+    Column("phone", String(limits.MAX_PHONE), nullable=True),
+    Column("source", String(limits.MAX_SLUG), nullable=False),
     Column("submitted_by", String(64), nullable=False),
     Column("data", JSON(), nullable=False),
-    Column("duplicate_of", String(36), nullable=True),
+    Column("duplicate_of", String(limits.MAX_LEAD_ID), nullable=True),
     Column("received_at", UTCDateTime(), nullable=False),
     Index("ix_leads_email_received_at", "email", "received_at"),
     Index("ix_leads_phone_received_at", "phone", "received_at"),
@@ -27,8 +28,8 @@ leads = Table(
 activities = Table(
     "activities",
     metadata,
-    Column("activity_id", String(255), primary_key=True),
-    Column("lead_id", String(36), nullable=False, index=True),
+    Column("activity_id", String(limits.MAX_ACTIVITY_ID), primary_key=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False, index=True),
     Column("data", JSON(), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
 )

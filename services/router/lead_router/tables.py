@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table
 
 from shared.db import UTCDateTime
+from shared.events import limits
 from shared.inbox import processed_events_table
 from shared.outbox import outbox_marks_table, outbox_table
 from shared.versioned import versions_table
@@ -16,7 +17,7 @@ routing_configs = versions_table("routing_configs", metadata)
 rep_states = Table(
     "rep_states",
     metadata,
-    Column("rep_id", String(64), primary_key=True),
+    Column("rep_id", String(limits.MAX_REP_ID), primary_key=True),
     Column("active", Boolean(), nullable=False, default=True),
     Column("out_of_office_until", UTCDateTime(), nullable=True),
     Column("capacity", Integer(), nullable=True),
@@ -26,8 +27,8 @@ rep_states = Table(
 team_cursors = Table(
     "team_cursors",
     metadata,
-    Column("team_id", String(64), primary_key=True),
-    Column("last_rep_id", String(64), nullable=True),
+    Column("team_id", String(limits.MAX_TEAM_ID), primary_key=True),
+    Column("last_rep_id", String(limits.MAX_REP_ID), nullable=True),
     Column("current_weights", JSON(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -35,8 +36,8 @@ team_cursors = Table(
 leads = Table(
     "leads",
     metadata,
-    Column("lead_id", String(36), primary_key=True),
-    Column("email", String(320), nullable=True, index=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), primary_key=True),
+    Column("email", String(limits.MAX_EMAIL), nullable=True, index=True),
     Column("email_domain", String(255), nullable=True, index=True),
     Column("data", JSON(), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
@@ -46,13 +47,13 @@ assignments = Table(
     "assignments",
     metadata,
     Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    Column("lead_id", String(36), nullable=False),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False),
     Column("state", String(16), nullable=False),  # assigned | queued | superseded
     Column("current", Boolean(), nullable=False),
-    Column("team", String(64), nullable=False),
-    Column("rep_id", String(64), nullable=True),
+    Column("team", String(limits.MAX_TEAM_ID), nullable=False),
+    Column("rep_id", String(limits.MAX_REP_ID), nullable=True),
     Column("urgency", String(8), nullable=False),
-    Column("rule_id", String(64), nullable=True),
+    Column("rule_id", String(limits.MAX_RULE_ID), nullable=True),
     Column("explanation", JSON(), nullable=False),
     Column("config_version", Integer(), nullable=False),
     Column("reason", String(16), nullable=False),  # initial | reassigned

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 from shared.db import UTCDateTime
+from shared.events import limits
 from shared.inbox import processed_events_table
 from shared.outbox import outbox_marks_table, outbox_table
 from shared.versioned import versions_table
@@ -17,14 +18,14 @@ clocks = Table(
     "clocks",
     metadata,
     Column("clock_id", String(36), primary_key=True),
-    Column("lead_id", String(36), nullable=False, index=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False, index=True),
     Column("partition", Integer(), nullable=False),
     Column("assignment_event_id", String(64), nullable=False, unique=True),
-    Column("team", String(64), nullable=False),
-    Column("rep_id", String(64), nullable=True),
+    Column("team", String(limits.MAX_TEAM_ID), nullable=False),
+    Column("rep_id", String(limits.MAX_REP_ID), nullable=True),
     Column("urgency", String(8), nullable=False),
-    Column("source", String(64), nullable=True),
-    Column("campaign", String(255), nullable=True),
+    Column("source", String(limits.MAX_SLUG), nullable=True),
+    Column("campaign", String(limits.MAX_TEXT), nullable=True),
     Column("lead", JSON(), nullable=False),  # name, company, source, campaign for alerts
     Column("policy", JSON(), nullable=False),  # the policy as it was when the clock started
     Column("policy_version", Integer(), nullable=False),
@@ -53,12 +54,12 @@ clocks = Table(
 touches = Table(
     "touches",
     metadata,
-    Column("activity_id", String(255), primary_key=True),
-    Column("lead_id", String(36), nullable=False),
+    Column("activity_id", String(limits.MAX_ACTIVITY_ID), primary_key=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False),
     Column("type", String(32), nullable=False),
     Column("direction", String(16), nullable=True),
-    Column("status", String(64), nullable=True),
-    Column("rep_id", String(64), nullable=True),
+    Column("status", String(limits.MAX_STATUS), nullable=True),
+    Column("rep_id", String(limits.MAX_REP_ID), nullable=True),
     Column("occurred_at", UTCDateTime(), nullable=False),
     Index("ix_touches_lead_id_occurred_at", "lead_id", "occurred_at"),
     Index("ix_touches_occurred_at", "occurred_at"),
@@ -89,7 +90,7 @@ deliveries = Table(
     Column("subscription_id", String(36), nullable=False),
     Column("event_id", String(64), nullable=False),
     Column("event_type", String(64), nullable=False),
-    Column("lead_id", String(36), nullable=False),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False),
     Column("payload", Text(), nullable=False),
     Column("state", String(16), nullable=False),  # pending | delivered | failed
     Column("attempts", Integer(), nullable=False),

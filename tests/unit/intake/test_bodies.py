@@ -21,9 +21,23 @@ def test_an_unsupported_content_type_is_a_415() -> None:
 
 def test_a_csv_with_an_unknown_column_is_refused_by_name() -> None:
     with pytest.raises(BadBody, match="favourite_colour"):
-        batch_rows("text/csv", b"email,favourite_colour\na@b.co,blue\n")
+        batch_rows("text/csv", b"email,favourite_colour\na@b.co,blue\n", max_rows=10)
 
 
 def test_csv_rows_become_dicts_without_empty_cells() -> None:
-    rows = batch_rows("text/csv", b"\xef\xbb\xbfemail,phone,source\na@b.co,,badge_scan\n")
+    rows = batch_rows("text/csv", b"\xef\xbb\xbfemail,phone,source\na@b.co,,badge_scan\n", max_rows=10)
     assert rows == [{"email": "a@b.co", "source": "badge_scan"}]
+
+
+def test_a_csv_without_a_header_row_is_refused_without_echoing_its_data() -> None:
+    with pytest.raises(BadBody, match="header row") as caught:
+        batch_rows("text/csv", b"ana@example.com,+1 415 555 0134,web_form\n", max_rows=10)
+    assert "ana@example.com" not in str(caught.value) and "555" not in str(caught.value)
+
+
+def test_the_row_limit_is_applied_while_reading_and_blank_lines_count_too() -> None:
+    assert len(batch_rows("text/csv", b"email,source\n" + b"a@b.co,web_form\n" * 3, max_rows=3)) == 3
+    for body in (b"email,source\n" + b"a@b.co,web_form\n" * 4, b"email,source\n" + b"\n" * 10_000_000):
+        with pytest.raises(BadBody, match="at most 3 rows") as caught:
+            batch_rows("text/csv", body, max_rows=3)
+        assert caught.value.status_code == 413

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
 
@@ -62,3 +64,15 @@ def test_a_lead_needs_an_email_or_a_phone() -> None:
     assert _fields(caught.value) == {"phone"}
     assert "email or a phone" in str(caught.value)
     assert LeadSubmission.model_validate({"source": "badge_scan", "phone": "+14155550134"}).email is None
+
+
+def test_a_captured_at_in_the_future_is_refused_beyond_the_allowed_skew() -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    context = {"now": now, "skew": timedelta(seconds=5)}
+    lead = {"email": "a@b.co", "source": "badge_scan"}
+    for fine in ("2026-11-26T12:00:05Z", "2026-11-26T13:00:04+01:00", "2026-11-26T11:00:00Z"):
+        LeadSubmission.model_validate({**lead, "captured_at": fine}, context=context)
+    for future in ("2026-11-26T12:00:06Z", "2027-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00"):
+        with pytest.raises(ValidationError) as caught:
+            LeadSubmission.model_validate({**lead, "captured_at": future}, context=context)
+        assert [e["loc"] for e in caught.value.errors()] == [("captured_at",)]

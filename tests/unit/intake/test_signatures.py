@@ -26,3 +26,12 @@ def test_a_correct_signature_within_the_window_passes() -> None:
 def test_a_wrong_body_key_or_time_is_rejected(timestamp: str | None, signature: str, body: bytes, why: str) -> None:
     with pytest.raises(SignatureRejected, match=why):
         verify("s3cret", timestamp=timestamp, signature=signature, body=body, now=NOW, tolerance_seconds=300)
+
+
+def test_during_a_rotation_the_current_and_the_previous_secret_both_verify() -> None:
+    for secret in ("new-secret", "old-secret"):
+        verify(("new-secret", "old-secret"), timestamp=str(NOW), signature=sign(secret, NOW, BODY), body=BODY,
+               now=NOW, tolerance_seconds=300)
+    with pytest.raises(SignatureRejected, match="does not match"):
+        verify(("new-secret", "old-secret"), timestamp=str(NOW), signature=sign("older", NOW, BODY), body=BODY,
+               now=NOW, tolerance_seconds=300)

@@ -35,10 +35,9 @@ async def post_activity(
 ) -> JSONResponse:
     """Record a CRM activity. A repeated ``activity_id`` is accepted again and has no second effect."""
     body = await request.body()
-    assert settings.crm_webhook_secret is not None
     now = clock.now()
     try:
-        signatures.verify(settings.crm_webhook_secret.get_secret_value(), timestamp=x_webhook_timestamp,
+        signatures.verify(settings.crm_webhook_secrets, timestamp=x_webhook_timestamp,
                           signature=x_webhook_signature, body=body, now=now.timestamp(),
                           tolerance_seconds=settings.webhook_tolerance_seconds)
     except signatures.SignatureRejected as exc:
@@ -47,7 +46,7 @@ async def post_activity(
     try:
         activity = ActivitySubmission.model_validate(parse_json(body))
     except BadBody as exc:
-        return unprocessable([{"field": "body", "message": str(exc)}])
+        return unprocessable([{"field": exc.field, "message": str(exc)}])
     except ValidationError as exc:
         return unprocessable(field_errors(exc))
     try:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import json
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from intake import idempotency
 from intake.bodies import BadBody, batch_rows, lead_payload
 from intake.deps import ApiClient, Reader, SettingsDep
-from intake.leads import accept_lead, get_lead
+from intake.leads import AcceptedLead, accept_lead, accept_leads, get_lead
 from intake.metrics import LEADS_ACCEPTED, LEADS_REJECTED
 from intake.normalize import LeadSubmission
+from intake.settings import IntakeSettings
+from shared.events import LeadFields, limits
+from shared.events.leads import source_label
 from shared.http import ClockDep, SessionDep, field_errors, unprocessable
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
@@ -46,7 +52,7 @@ class BatchAnswer(BaseModel):
 
 def _bad_body(exc: BadBody) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code,
-                        content={"detail": str(exc), "errors": [{"field": "body", "message": str(exc)}]})
+                        content={"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]})
 
 
 @router.post("", status_code=202, response_model=LeadAnswer, openapi_extra=_LEAD_BODY,
@@ -57,7 +63,8 @@ async def post_lead(request: Request, client: ApiClient, session: SessionDep, se
     """Accept one lead from a website form (JSON or a plain HTML form post) or a badge scanner."""
     body = await request.body()
     try:
-        submission = LeadSubmission.model_validate(lead_payload(request.headers.get("content-type"), body))
+        submission = LeadSubmission.model_validate(lead_payload(request.headers.get("content-type"), body),
+                                                   context=_validation_context(settings, clock.now()))
     except BadBody as exc:
         return _bad_body(exc)
     except ValidationError as exc:
@@ -91,7 +98,7 @@ async def post_lead(request: Request, client: ApiClient, session: SessionDep, se
             raise
         return JSONResponse(stored.body, status_code=stored.status_code)
     request.app.state.relay.notify()
-    LEADS_ACCEPTED.labels(source=submission.source).inc()
+    LEADS_ACCEPTED.labels(source=source_label(submission.source)).inc()
     return JSONResponse(accepted.answer(), status_code=202)
 
 
@@ -99,42 +106,60 @@ async def post_lead(request: Request, client: ApiClient, session: SessionDep, se
              responses={401: {}, 413: {}, 415: {}, 422: {}})
 async def post_batch(request: Request, client: ApiClient, session: SessionDep, settings: SettingsDep,
                      clock: ClockDep) -> Any:
-    """Accept a badge-scanner or list upload; each row is accepted or rejected whole."""
+    """Accept a badge-scanner or list upload; each row is accepted or rejected whole, and the batch is stored
+    whole or not at all."""
+    body = await request.body()
+    now = clock.now()
     try:
-        rows = batch_rows(request.headers.get("content-type"), await request.body())
+        # Reading and validating thousands of rows is CPU work: done in a worker thread, the event loop keeps
+        # serving other requests meanwhile.
+        valid, rejected = await asyncio.to_thread(
+            _read_batch, request.headers.get("content-type"), body, max_rows=settings.intake_max_batch_rows,
+            context=_validation_context(settings, now))
     except BadBody as exc:
         return _bad_body(exc)
-    if len(rows) > settings.intake_max_batch_rows:
-        raise HTTPException(413, detail=f"A batch holds at most {settings.intake_max_batch_rows} rows; "
-                                        f"this one has {len(rows)}. Split it.")
-    valid: list[tuple[int, LeadSubmission]] = []
+    async with session.begin():
+        results = await accept_leads(session, [fields for _, fields in valid], submitted_by=client, now=now,
+                                     duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+    if results:
+        request.app.state.relay.notify()
+    for source, count in Counter(source_label(fields.source) for _, fields in valid).items():
+        LEADS_ACCEPTED.labels(source=source).inc(count)
+    LEADS_REJECTED.inc(len(rejected))
+    # Encoded in a worker thread too, not returned for FastAPI to re-validate and re-encode on the loop.
+    answer = await asyncio.to_thread(_batch_answer, [number for number, _ in valid], results, rejected)
+    return Response(answer, media_type="application/json")
+
+
+def _batch_answer(rows: list[int], results: list[AcceptedLead], rejected: list[dict[str, Any]]) -> bytes:
+    accepted = [{"row": number, "lead_id": result.lead_id, "duplicate_of": result.duplicate_of}
+                for number, result in zip(rows, results, strict=True)]
+    return json.dumps({"accepted": accepted, "rejected": rejected}).encode()
+
+
+def _validation_context(settings: IntakeSettings, now: datetime) -> dict[str, Any]:
+    return {"now": now, "skew": timedelta(seconds=settings.captured_at_skew_seconds)}
+
+
+def _read_batch(content_type: str | None, body: bytes, *, max_rows: int, context: dict[str, Any],
+                ) -> tuple[list[tuple[int, LeadFields]], list[dict[str, Any]]]:
+    """``(valid rows as (row number, fields), rejected rows with their errors)``; raises ``BadBody``."""
+    valid: list[tuple[int, LeadFields]] = []
     rejected: list[dict[str, Any]] = []
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(batch_rows(content_type, body, max_rows=max_rows), start=1):
+        if not isinstance(row, dict):
+            rejected.append({"row": number, "errors": [{"field": "row", "message": "A row must be an object."}]})
+            continue
         try:
-            if not isinstance(row, dict):
-                raise ValueError
-            valid.append((number, LeadSubmission.model_validate(row)))
+            valid.append((number, LeadSubmission.model_validate(row, context=context).to_fields()))
         except ValidationError as exc:
             rejected.append({"row": number, "errors": field_errors(exc)})
-        except ValueError:
-            rejected.append({"row": number, "errors": [{"field": "row", "message": "A row must be an object."}]})
-    accepted = []
-    now = clock.now()
-    async with session.begin():
-        for number, submission in valid:
-            result = await accept_lead(session, submission.to_fields(), submitted_by=client, now=now,
-                                       duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
-            accepted.append({"row": number, "lead_id": result.lead_id, "duplicate_of": result.duplicate_of})
-    if accepted:
-        request.app.state.relay.notify()
-    for _, submission in valid:
-        LEADS_ACCEPTED.labels(source=submission.source).inc()
-    LEADS_REJECTED.inc(len(rejected))
-    return {"accepted": accepted, "rejected": rejected}
+    return valid, rejected
 
 
-@router.get("/{lead_id}", responses={401: {}, 404: {}})
-async def read_lead(lead_id: str, _reader: Reader, session: SessionDep) -> dict[str, Any]:
+@router.get("/{lead_id}", responses={401: {}, 404: {}, 422: {}})
+async def read_lead(lead_id: Annotated[str, Path(max_length=limits.MAX_LEAD_ID, pattern=r"^[^\x00-\x1f\x7f]+$")],
+                    _reader: Reader, session: SessionDep) -> dict[str, Any]:
     """The lead as accepted (normalized), with ``received_at``."""
     lead = await get_lead(session, lead_id)
     if lead is None:

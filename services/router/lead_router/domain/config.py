@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.events import limits
 from shared.validation import TimeZone, errors_with_paths
 
 Strategy = Literal["round_robin", "weighted", "least_loaded"]
@@ -32,7 +33,7 @@ MAX_PRIORITY = 1_000_000_000
 
 
 class Rep(_Strict):
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=limits.MAX_REP_ID)
     name: str | None = None
     email: str | None = None
     timezone: TimeZone = "UTC"
@@ -60,7 +61,7 @@ def _is_hh_mm(value: str) -> bool:
 
 
 class Team(_Strict):
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=limits.MAX_TEAM_ID)
     strategy: Strategy = "round_robin"
     reps: list[Rep] = Field(min_length=1)
     working_hours: WorkingHours | None = None

@@ -1,0 +1,28 @@
+"""The longest value each event field may hold, defined once.
+
+Intake validates against these, the event models declare them, and every service's database columns are
+as wide as these, so a value intake accepted can always be stored downstream (no activity is lost on
+PostgreSQL because one service's column is narrower than another's check).
+"""
+
+from __future__ import annotations
+
+#: Lead ids are UUIDs (36 characters).
+MAX_LEAD_ID = 36
+#: A CRM's own activity id.
+MAX_ACTIVITY_ID = 255
+#: Rep, team and rule ids of the routing document.
+MAX_REP_ID = 64
+MAX_TEAM_ID = 64
+MAX_RULE_ID = 64
+#: An activity's CRM status (``qualified``, ``meeting_booked``, …) and its outcome.
+MAX_STATUS = 64
+MAX_OUTCOME = 255
+#: Slug fields of a lead: ``source``, ``industry``, ``intent``.
+MAX_SLUG = 64
+#: Free text fields of a lead (names, company, campaign, …).
+MAX_TEXT = 255
+MAX_EMAIL = 320
+MAX_PHONE = 64
+MAX_POSTAL_CODE = 32
+MAX_NOTES = 5_000
