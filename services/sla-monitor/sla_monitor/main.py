@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from fastapi import Depends, FastAPI
@@ -69,7 +70,9 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
 
     consumer = EventConsumer(
         settings=settings, group_id="sla-monitor", topics=[topics.LEADS_ASSIGNED, topics.LEADS_ACTIVITY],
-        handler=make_handler(policies=policies, clock=clock), session_factory=session_factory,
+        handler=make_handler(policies=policies, clock=clock,
+                             touch_skew=timedelta(seconds=settings.touch_clock_skew_seconds)),
+        session_factory=session_factory,
         processed_events=tables.processed_events, publisher=publisher, after_commit=after_commit,
         on_assignment=on_assignment,
     )
