@@ -32,6 +32,8 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return "a number that large"  # repr() of an integer with thousands of digits raises
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -41,7 +43,10 @@ def _seconds(value: Any) -> float:
         raise ValueError(f"{_shown(value)} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
     if isinstance(value, int | float):
         # float() of an integer with thousands of digits raises; anything that large is simply too long
-        seconds = float(value) if isinstance(value, float) or abs(value) < 10**20 else math.copysign(math.inf, value)
+        if isinstance(value, float) or abs(value) < 10**20:
+            seconds = float(value)
+        else:
+            seconds = math.inf if value > 0 else -math.inf
     elif isinstance(value, str) and value.strip():
         text = value.strip().lower()
         if re.fullmatch(r"\d+(\.\d+)?", text):
