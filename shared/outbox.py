@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
-    func,
     insert,
     select,
     update,
@@ -70,11 +69,6 @@ async def add_many_to_outbox(session: AsyncSession, table: Table, events: list[C
     """Queue several events with one statement, in order."""
     if events:
         await session.execute(insert(table), [outbox_row(event) for event in events])
-
-
-async def pending_count(session: AsyncSession, table: Table) -> int:
-    result = await session.execute(select(func.count()).select_from(table).where(table.c.published_at.is_(None)))
-    return int(result.scalar_one())
 
 
 class OutboxRelay(Worker):

@@ -188,7 +188,3 @@ def cancel(clock: ResponseClock, *, at: datetime) -> ResponseClock:
     if clock.state == "running":
         return replace(clock, state="cancelled", cancelled_at=at, follow_up=None)
     return replace(clock, cancelled_at=at, follow_up=None if clock.follow_up == "active" else clock.follow_up)
-
-
-def is_closed(clock: ResponseClock, policy: Policy) -> bool:
-    return clock.next_action_at(policy) is None and clock.state != "running"
