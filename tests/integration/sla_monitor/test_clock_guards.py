@@ -143,3 +143,21 @@ async def test_the_ticker_redoes_a_batch_that_met_a_concurrent_touch_and_never_b
         await other.dispose()
     row = await _row(sessions, "raced")
     assert (row.state, row.breached_at, row.next_action_at) == ("met", None, None)
+
+
+async def test_a_touch_on_a_lead_with_a_poisoned_clock_quarantines_that_clock_and_meets_the_others(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    from shared.events import ActivityRecorded
+    from sla_monitor.handlers import record_activity
+
+    await _clock(sessions, "lead-x", policy_document=POISONED)
+    async with sessions.begin() as session:
+        await session.execute(tables.clocks.update().where(tables.clocks.c.clock_id == "lead-x")
+                              .values(assignment_event_id="evt-old", clock_id="old-clock"))
+    await _clock(sessions, "lead-x")  # a second, healthy clock of the same lead
+    call = ActivityRecorded(lead_id="lead-x", activity_id="call-1", type="call", direction="outbound",
+                            occurred_at=T0 + timedelta(minutes=2), received_at=T0 + timedelta(minutes=2))
+    async with sessions.begin() as session:
+        await record_activity(session, call, now=T0 + timedelta(minutes=2))
+    assert (await _row(sessions, "old-clock")).quarantined_at == T0 + timedelta(minutes=2)
+    assert (await _row(sessions, "lead-x")).state == "met"
