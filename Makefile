@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/router:$(CURDIR)/services/sla-monitor
 
-.PHONY: help install run run-broker run-intake run-router run-sla-monitor test test-unit lint bench clean
+.PHONY: help install run run-broker run-intake run-router run-sla-monitor test test-unit lint bench clean \
+	dlq-status dlq-replay
 
 help:
 	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
@@ -13,6 +14,8 @@ help:
 	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"
 	@echo "make test           the whole suite (set TEST_DATABASE_URL to include PostgreSQL)"
 	@echo "make lint           ruff and mypy"
+	@echo "make dlq-status     what the router and the sla-monitor dead-lettered"
+	@echo "make dlq-replay SERVICE=router|sla-monitor   re-inject that service's dead letters, once"
 	@echo "make bench          benchmarks (reported, not asserted)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -47,6 +50,19 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy shared devstack services/intake/intake services/router/lead_router services/sla-monitor/sla_monitor
+
+DLQ_ENV := ADMIN_TOKEN=$${ADMIN_TOKEN:-dev-admin}
+
+dlq-status: $(STAMP)
+	@$(DLQ_ENV) $(PY) -m lead_router dlq-status
+	@$(DLQ_ENV) $(PY) -m sla_monitor dlq-status
+
+dlq-replay: $(STAMP)
+	@case "$(SERVICE)" in \
+	  router) $(DLQ_ENV) $(PY) -m lead_router dlq-replay ;; \
+	  sla-monitor) $(DLQ_ENV) $(PY) -m sla_monitor dlq-replay ;; \
+	  *) echo "Say which service: make dlq-replay SERVICE=router (or SERVICE=sla-monitor)."; exit 2 ;; \
+	esac
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,10 +30,26 @@ def load_or_exit(load_settings: Callable[[], S]) -> S:
         sys.exit(2)
 
 
+async def _dlq_command(command: str, settings: ServiceSettings, group: str, topics: Sequence[str]) -> dict[str, Any]:
+    from shared import dlq
+    from shared.kafka import EventPublisher
+
+    if command == "dlq-status":
+        return await dlq.dlq_status(settings, group=group, topics=topics)
+    publisher = EventPublisher(settings)
+    await publisher.start()
+    try:
+        return await dlq.replay(settings, group=group, topics=topics, publisher=publisher)
+    finally:
+        await publisher.stop()
+
+
 def run_service(*, name: str, argv: list[str], load_settings: Callable[[], S],
                 create_app: Callable[[S], Any], database_url: Callable[[S], str], port: Callable[[S], int],
-                alembic_ini: Path) -> None:
+                alembic_ini: Path, consumer_group: str | None = None, consumed_topics: Sequence[str] = ()) -> None:
+    """``serve`` (default), ``migrate``, and for a service that consumes: ``dlq-status``, ``dlq-replay``."""
     command = argv[0] if argv else "serve"
+    commands = ["serve", "migrate"] + (["dlq-status", "dlq-replay"] if consumer_group else [])
     settings = load_or_exit(load_settings)
     configure_logging(name, settings.log_level)
     log = get_logger(name)
@@ -39,8 +57,12 @@ def run_service(*, name: str, argv: list[str], load_settings: Callable[[], S],
         run_migrations(alembic_ini, database_url(settings))
         log.info("migrations.applied", service=name)
         return
+    if command in ("dlq-status", "dlq-replay") and consumer_group:
+        result = asyncio.run(_dlq_command(command, settings, consumer_group, consumed_topics))
+        print(json.dumps(result, indent=2))  # noqa: T201
+        return
     if command != "serve":
-        print(f"Unknown command {command!r}; use 'serve' (the default) or 'migrate'.", file=sys.stderr)  # noqa: T201
+        print(f"Unknown command {command!r}; use one of {', '.join(commands)}.", file=sys.stderr)  # noqa: T201
         sys.exit(2)
     import uvicorn
 

@@ -17,15 +17,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.clock import Clock, SystemClock
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
+LivenessCheck = Callable[[], dict[str, str]]
 
 
-def ops_router(readiness: ReadinessCheck) -> APIRouter:
-    """``/healthz`` (the process answers), ``/readyz`` (DB and broker reachable), ``/metrics``."""
+def ops_router(readiness: ReadinessCheck, liveness: LivenessCheck | None = None) -> APIRouter:
+    """``/healthz`` (the process answers and none of its loops died), ``/readyz`` (DB and broker
+    reachable, consumers not held by a failure), ``/metrics``."""
     router = APIRouter(tags=["ops"])
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.get("/healthz", responses={503: {"description": "A consumer or worker loop died."}})
+    async def healthz() -> JSONResponse:
+        dead = liveness() if liveness is not None else {}
+        if dead:
+            return JSONResponse({"status": "dead", "dead": dead,
+                                 "detail": f"Loop(s) {', '.join(sorted(dead))} died and are not restarting."},
+                                status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/readyz", responses={503: {"description": "The database or the broker is unreachable."}})
     async def readyz() -> JSONResponse:
@@ -157,22 +164,25 @@ def publish_schemas(app: FastAPI, *models: type[Any]) -> None:
 
 
 def service_app(*, title: str, description: str, lifespan: Any, engine: Any, publisher: Any,
-                **state: Any) -> FastAPI:
-    """A service's FastAPI app: readable 422s, the ops endpoints (readiness = database and broker) and
-    ``state`` on ``app.state``."""
+                supervisor: Any = None, **state: Any) -> FastAPI:
+    """A service's FastAPI app: readable 422s, the ops endpoints (readiness = database and broker, and the
+    supervised loops' states; liveness = no loop dead) and ``state`` on ``app.state``."""
     from shared.db import ping
 
     async def readiness() -> dict[str, str]:
         results: dict[str, str] = {}
         await check("database", lambda: ping(engine), results)
         await check("broker", publisher.ping, results)
+        if supervisor is not None:
+            results.update(supervisor.readiness())
         return results
 
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     for name, value in state.items():
         setattr(app.state, name, value)
     install_error_handlers(app)
-    app.include_router(ops_router(readiness))
+    app.include_router(ops_router(readiness, supervisor.dead if supervisor is not None else None))
+    app.state.supervisor = supervisor
     return app
 
 

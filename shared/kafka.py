@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
@@ -11,12 +10,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox
-from shared.events import CloudEvent, UnknownEventType
+from shared.backoff import backoff_delay
+from shared.events import CloudEvent, UnknownEventType, UnknownEventVersion
+from shared.failures import Failure, PoisonMessage, classify, describe
 from shared.logging import get_logger
 from shared.settings import KafkaSettings
 from shared.topics import dead_letter_topic
@@ -26,9 +28,13 @@ log = get_logger(__name__)
 Handler = Callable[[CloudEvent, AsyncSession, int], Awaitable[None]]
 """A consumer handler: ``(event, session, partition)``; its writes commit together with the event id."""
 
+DEAD_LETTERED = Counter("leadrouter_dead_lettered_total", "Messages moved to a dead-letter topic.",
+                        ["topic", "reason"])
+HELD = Counter("leadrouter_consumer_held_total",
+               "Times a partition was paused because of an infrastructure failure (retried without limit).",
+               ["topic", "error"])
 
-class PoisonMessage(Exception):
-    """Raised by a handler for a message that can never succeed; it goes straight to the DLQ."""
+__all__ = ["DEAD_LETTERED", "EventConsumer", "EventPublisher", "PoisonMessage", "decode", "ensure_topics"]
 
 
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[str], *, timeout: float = 30.0) -> None:
@@ -94,7 +100,7 @@ class EventPublisher:
     def started(self) -> bool:
         return self._producer is not None
 
-    async def send(self, topic: str, *, key: str, value: bytes,
+    async def send(self, topic: str, *, key: str, value: bytes | None,
                    headers: list[tuple[str, bytes]] | None = None) -> None:
         if self._producer is None:
             raise RuntimeError("The publisher is not started.")
@@ -118,12 +124,51 @@ class EventPublisher:
         await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=3)
 
 
+def decode(value: bytes | None) -> CloudEvent:
+    """The CloudEvent in a message's value; raises for a tombstone or anything that is not one."""
+    if value is None:
+        raise PoisonMessage("The message has no value (a tombstone); every event carries one.")
+    try:
+        return CloudEvent.from_bytes(value)
+    except ValidationError:
+        raise
+    except ValueError as exc:
+        raise UndecodableMessage(f"The message is not a valid CloudEvent: {exc}") from exc
+
+
+class UndecodableMessage(PoisonMessage):
+    """The bytes of a message are not a JSON CloudEvent."""
+
+
+def dead_letter_reason(value: bytes | None, exc: BaseException) -> str:
+    """A bounded label for the metric and the ``error-reason`` header."""
+    if value is None:
+        return "tombstone"
+    if isinstance(exc, RecursionError):
+        return "too_deep"
+    if isinstance(exc, ValidationError):
+        return "invalid_event"
+    if isinstance(exc, UnknownEventType):
+        return "unknown_type"
+    if isinstance(exc, UnknownEventVersion):
+        return "unknown_version"
+    if isinstance(exc, UndecodableMessage):
+        return "undecodable"
+    if isinstance(exc, PoisonMessage):
+        return "poison"
+    return "handler_error"
+
+
 class _PartitionTracker(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, consumer: EventConsumer) -> None:
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self._consumer._assigned -= {tp.partition for tp in revoked}
+        for tp in revoked:  # whoever owns it next retries the held message
+            self._consumer._held.pop(tp, None)
+            self._consumer._failing.pop(tp, None)
+            self._consumer._hold_attempts.pop(tp, None)
         if self._consumer.on_assignment is not None:
             self._consumer.on_assignment(frozenset(self._consumer._assigned))
 
@@ -138,11 +183,15 @@ class EventConsumer:
 
     A message's handler runs inside a database transaction together with the record of its event id, so a
     redelivered event is skipped and an effect is never applied twice. Consecutive messages of a partition
-    share one transaction (up to ``kafka_handler_batch_size``: one commit, and one fsync, for the lot); if
-    any of them fails, the whole transaction rolls back and they are redone one per transaction, so one bad
-    message never holds up or undoes the others. Offsets are committed only after the handlers of a batch
-    succeeded. A message that cannot be decoded, or whose handler keeps failing, goes to ``<topic>.dlq``
-    with the error in the ``error`` header.
+    share one transaction (up to ``kafka_handler_batch_size``); if any of them fails, they are redone one
+    per transaction, so one bad message never holds up or undoes the others. Offsets are committed only
+    after the handlers succeeded.
+
+    Failures are classified (``shared.failures``): an infrastructure failure (database or broker away, lock
+    timeout) pauses the partition at that message and retries it with backoff without limit, reporting
+    not-ready meanwhile; a message that cannot be decoded or validated, or whose handler keeps failing, goes
+    to ``<topic>.dlq`` with headers naming the error and its origin. If even the DLQ cannot be written, the
+    message is held the same way. No per-message failure ends the loop.
     """
 
     def __init__(
@@ -159,8 +208,8 @@ class EventConsumer:
         on_assignment: Callable[[frozenset[int]], None] | None = None,
     ) -> None:
         self._settings = settings
-        self._group_id = group_id
-        self._topics = topics
+        self.group_id = group_id
+        self.topics = list(topics)
         self._handler = handler
         self._session_factory = session_factory
         self._processed = processed_events
@@ -170,25 +219,45 @@ class EventConsumer:
         self._assigned: set[int] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
+        self._held: dict[TopicPartition, float] = {}  # paused partition -> when to try again
+        self._hold_attempts: dict[TopicPartition, int] = {}
+        self._failing: dict[TopicPartition, str] = {}
+        #: Base and cap, in seconds, of the backoff while a partition is held (tests shorten them).
+        self.hold_backoff = (0.5, 30.0)
+        self.handler_backoff = (0.2, 5.0)
 
     @property
     def assigned_partitions(self) -> frozenset[int]:
         return frozenset(self._assigned)
+
+    @property
+    def status(self) -> str:
+        """``ok`` while consuming; what is failing while a partition is held; for readiness."""
+        if self._consumer is None:
+            return "not running"
+        if self._failing:
+            errors = sorted(set(self._failing.values()))
+            return f"retrying ({', '.join(errors)})"
+        return "ok"
 
     async def start(self) -> None:
         session_timeout = self._settings.kafka_session_timeout_ms
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             client_id=self._settings.kafka_client_id,
-            group_id=self._group_id,
+            group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=5,
             session_timeout_ms=session_timeout,
             heartbeat_interval_ms=max(100, session_timeout // 5),
         )
-        consumer.subscribe(self._topics, listener=_PartitionTracker(self))
-        await consumer.start()
+        consumer.subscribe(self.topics, listener=_PartitionTracker(self))
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
         self._consumer = consumer
 
     async def stop(self) -> None:
@@ -202,31 +271,81 @@ class EventConsumer:
         assert consumer is not None
         try:
             while not self._stopping.is_set():
+                self._resume_due(consumer)
                 batches = await consumer.getmany(timeout_ms=200, max_records=200)
                 for tp, records in batches.items():
-                    size = self._settings.kafka_handler_batch_size
-                    for start in range(0, len(records), size):
-                        chunk = records[start:start + size]
-                        if len(chunk) == 1 or not await self._process_together(chunk):
-                            for record in chunk:
-                                await self._process(record)
+                    if tp in self._held or self._stopping.is_set():
+                        continue  # fetched before the pause; the seek makes them come again
+                    done = await self._handle_partition(consumer, tp, records)
+                    if done is None:
+                        continue
                     try:
-                        await consumer.commit({tp: records[-1].offset + 1})
+                        await consumer.commit({tp: done})
                     except (CommitFailedError, IllegalStateError) as exc:
                         # The partition moved to another instance during the batch; it will redeliver
                         # these records and the processed-event table makes that harmless.
                         log.warning("kafka.commit_skipped", topic=tp.topic, partition=tp.partition,
                                     error=type(exc).__name__)
         finally:
-            await consumer.stop()
+            self._held.clear()
+            self._failing.clear()
             self._consumer = None
+            await consumer.stop()
+
+    def _resume_due(self, consumer: AIOKafkaConsumer) -> None:
+        now = asyncio.get_running_loop().time()
+        for tp, at in list(self._held.items()):
+            if now >= at:
+                del self._held[tp]
+                if tp in consumer.assignment():
+                    consumer.resume(tp)
+
+    def _hold(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, error: str) -> None:
+        """Pause ``tp`` at ``offset`` (not committed) and try it again after a backoff; keep polling the rest."""
+        if tp not in consumer.assignment():
+            return  # revoked meanwhile: its next owner starts from the last committed offset
+        attempt = self._hold_attempts.get(tp, 0) + 1
+        self._hold_attempts[tp] = attempt
+        self._failing[tp] = error
+        delay = backoff_delay(attempt, base=self.hold_backoff[0], cap=self.hold_backoff[1])
+        HELD.labels(topic=tp.topic, error=error).inc()
+        log.warning("kafka.partition_held", topic=tp.topic, partition=tp.partition, offset=offset,
+                    attempt=attempt, retry_in=round(delay, 2), error=error)
+        consumer.seek(tp, offset)
+        consumer.pause(tp)
+        self._held[tp] = asyncio.get_running_loop().time() + delay
+
+    def _healthy(self, tp: TopicPartition) -> None:
+        self._hold_attempts.pop(tp, None)
+        self._failing.pop(tp, None)
+
+    async def _handle_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
+                                records: list[ConsumerRecord]) -> int | None:
+        """Handle ``records`` of one partition in order; the offset to commit (None: nothing new done)."""
+        done: int | None = None
+        size = self._settings.kafka_handler_batch_size
+        for start in range(0, len(records), size):
+            chunk = records[start:start + size]
+            if len(chunk) > 1 and await self._process_together(chunk):
+                done = chunk[-1].offset + 1
+                self._healthy(tp)
+                continue
+            for record in chunk:
+                error = await self._process(record)
+                if error is not None:
+                    if not self._stopping.is_set():
+                        self._hold(consumer, tp, record.offset, error)
+                    return done
+                done = record.offset + 1
+                self._healthy(tp)
+        return done
 
     async def _process_together(self, records: list[ConsumerRecord]) -> bool:
         """Handle ``records`` in one transaction; False, with nothing applied, if any of them fails."""
         try:
             async with self._session_factory.begin() as session:
                 for record in records:
-                    await self._apply_once(session, CloudEvent.from_bytes(record.value), record.partition)
+                    await self._apply_once(session, decode(record.value), record.partition)
         except Exception as exc:
             log.info("kafka.batch_redone_one_by_one", topic=records[0].topic, partition=records[0].partition,
                      messages=len(records), error=type(exc).__name__)
@@ -235,35 +354,34 @@ class EventConsumer:
             self._after_commit()
         return True
 
-    async def _process(self, record: ConsumerRecord) -> None:
+    async def _process(self, record: ConsumerRecord) -> str | None:
+        """Handle one message, or dead-letter it; the error class name if it must be held and retried."""
         try:
-            event = CloudEvent.from_bytes(record.value)
-        except (ValueError, ValidationError) as exc:
-            await self._dead_letter(record, f"The message is not a valid CloudEvent: {exc}")
-            return
+            event = decode(record.value)
+        except Exception as exc:  # whatever the bytes are, they will never decode: park them
+            return await self._dead_letter(record, exc)
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with self._session_factory.begin() as session:
                     await self._apply_once(session, event, record.partition)
-                if self._after_commit is not None:
-                    self._after_commit()
-                return
-            except (PoisonMessage, ValidationError, UnknownEventType) as exc:
-                await self._dead_letter(record, str(exc))
-                return
             except Exception as exc:
-                if attempt >= self._settings.kafka_handler_max_attempts or self._stopping.is_set():
-                    if self._stopping.is_set():
-                        raise  # leave it uncommitted; the next owner of the partition retries it
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
-                    return
-                delay = min(30.0, 0.2 * 2 ** attempt) * (0.5 + random.random() / 2)
+                kind = classify(exc)
+                if kind is Failure.TRANSIENT:
+                    return type(exc).__name__
+                if kind is Failure.POISON or attempt >= self._settings.kafka_handler_max_attempts:
+                    return await self._dead_letter(record, exc, event_id=event.id)
+                if self._stopping.is_set():
+                    return type(exc).__name__  # left uncommitted; the next owner of the partition retries it
+                delay = backoff_delay(attempt, base=self.handler_backoff[0], cap=self.handler_backoff[1])
                 log.warning("kafka.handler_failed", event_id=event.id, event_type=event.type,
-                            attempt=attempt, retry_in=round(delay, 2),
-                            error=f"{type(exc).__name__}: {exc}"[:300])
+                            attempt=attempt, retry_in=round(delay, 2), error=describe(exc, limit=300))
                 await asyncio.sleep(delay)
+                continue
+            if self._after_commit is not None:
+                self._after_commit()
+            return None
 
     async def _apply_once(self, session: AsyncSession, event: CloudEvent, partition: int) -> None:
         """Run the handler in ``session`` unless the event was processed before, and record that it was."""
@@ -272,10 +390,32 @@ class EventConsumer:
         await self._handler(event, session, partition)
         await inbox.mark_processed(session, self._processed, event.id, now=datetime.now(UTC))
 
-    async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
-        log.error("kafka.dead_lettered", topic=record.topic, partition=record.partition,
-                  offset=record.offset, error=error[:500])
+    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, *,
+                           event_id: str | None = None) -> str | None:
+        """Park ``record`` on ``<topic>.dlq``; None when done, else the error that kept the DLQ from taking it."""
+        reason = dead_letter_reason(record.value, exc)
+        message = describe(exc)
+        headers = [
+            ("error", message.encode()),
+            ("error-class", type(exc).__name__.encode()),
+            ("error-reason", reason.encode()),
+            ("origin-topic", record.topic.encode()),
+            ("origin-partition", str(record.partition).encode()),
+            ("origin-offset", str(record.offset).encode()),
+            ("consumer-group", self.group_id.encode()),
+            ("dead-lettered-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        if event_id is not None:
+            headers.append(("event-id", event_id.encode()[:200]))
         key = record.key.decode(errors="replace") if record.key else ""
-        await self._publisher.send(dead_letter_topic(record.topic), key=key, value=record.value or b"",
-                                   headers=[("error", error.encode()[:4000]),
-                                            ("source-offset", str(record.offset).encode())])
+        try:
+            await self._publisher.send(dead_letter_topic(record.topic), key=key, value=record.value,
+                                       headers=headers)
+        except Exception as publish_error:
+            log.error("kafka.dead_letter_failed", topic=record.topic, partition=record.partition,
+                      offset=record.offset, error=type(publish_error).__name__)
+            return f"dead-letter: {type(publish_error).__name__}"
+        DEAD_LETTERED.labels(topic=record.topic, reason=reason).inc()
+        log.error("kafka.dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
+                  reason=reason, error_class=type(exc).__name__, error=message)
+        return None

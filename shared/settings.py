@@ -22,7 +22,8 @@ class KafkaSettings(BaseSettings):
     kafka_replication_factor: int = 1
     #: A consumer that stops heart-beating for this long loses its partitions to the rest of the group.
     kafka_session_timeout_ms: int = 10_000
-    #: How often a failing handler is retried (with backoff) before its message goes to the DLQ.
+    #: How often a handler failing with a non-infrastructure error (a bug, maybe a race) is tried before its
+    #: message goes to the DLQ. Infrastructure errors (database or broker away) are retried without limit.
     kafka_handler_max_attempts: int = 8
     #: Up to this many consecutive messages of a partition are handled in one database transaction (one
     #: commit instead of one per message); if any of them fails, they are redone one by one.

@@ -16,6 +16,7 @@ from shared.events.sla import (
     SubscribableEventType,
     SubscriptionDisabled,
 )
+from shared.events.upcasting import UnknownEventVersion, upcast
 from shared.events.weekdays import WEEKDAYS, Weekday, weekday_of
 
 EVENT_TYPES: dict[str, type[EventData]] = {
@@ -30,11 +31,12 @@ class UnknownEventType(ValueError):
 
 
 def parse_data(event: CloudEvent) -> EventData:
-    """Validate an envelope's ``data`` against the model registered for its ``type``."""
+    """Validate an envelope's ``data`` against the model registered for its ``type``, after upcasting an
+    older ``dataversion`` to the current one."""
     model = EVENT_TYPES.get(event.type)
     if model is None:
         raise UnknownEventType(f"No model is registered for event type {event.type!r}.")
-    return model.model_validate(event.data)
+    return model.model_validate(upcast(event.type, event.dataversion, event.data, current=model.data_version))
 
 
 __all__ = [
@@ -60,6 +62,8 @@ __all__ = [
     "SlaWarning",
     "SubscriptionDisabled",
     "UnknownEventType",
+    "UnknownEventVersion",
     "Urgency",
     "parse_data",
+    "upcast",
 ]

@@ -17,6 +17,9 @@ class EventData(BaseModel):
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
+    #: The version of this ``data`` schema; a breaking change bumps it and adds an upcast from the one before
+    #: (``shared.events.upcasting``). It travels in the envelope's ``dataversion`` extension.
+    data_version: ClassVar[int] = 1
 
     lead_id: str
 
@@ -33,6 +36,8 @@ class CloudEvent(BaseModel):
     time: datetime
     subject: str
     datacontenttype: Literal["application/json"] = "application/json"
+    #: CloudEvents extension: the version of ``data``'s schema. Events written before it existed are version 1.
+    dataversion: int = Field(default=1, ge=1)
     data: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -45,6 +50,7 @@ class CloudEvent(BaseModel):
             type=data.event_type,
             time=time or datetime.now(UTC),
             subject=data.lead_id,
+            dataversion=data.data_version,
             data=data.model_dump(mode="json"),
         )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared import topics
-from shared.events import EVENT_TYPES, CloudEvent, parse_data
+from shared.events import EVENT_TYPES, CloudEvent, UnknownEventVersion, parse_data, upcast
 
 SAMPLES = sorted((Path(__file__).parent / "samples").glob("*.json"))
 CONTRACT_TOPICS = {
@@ -49,3 +49,57 @@ def test_event_types_travel_on_the_contract_topics() -> None:
 def test_a_message_that_is_not_a_cloudevent_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="not JSON"):
         CloudEvent.from_bytes(b"\x00garbage")
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_a_sample_names_its_version_and_matches_its_file_name(sample: Path) -> None:
+    payload = json.loads(sample.read_text())
+    version = int(sample.stem.rsplit(".v", 1)[1])
+    assert payload["dataversion"] == version
+    assert EVENT_TYPES[payload["type"]].data_version >= version
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_an_event_written_before_versions_existed_reads_as_version_1(sample: Path) -> None:
+    payload = json.loads(sample.read_text())
+    payload.pop("dataversion")
+    event = CloudEvent.model_validate(payload)
+    assert event.dataversion == 1
+    parse_data(event)
+
+
+def test_a_new_event_carries_the_version_of_its_data() -> None:
+    event = CloudEvent.from_bytes((SAMPLES[0]).read_bytes())
+    wrapped = CloudEvent.wrap(parse_data(event), source="test")
+    assert json.loads(wrapped.to_bytes())["dataversion"] == EVENT_TYPES[event.type].data_version
+
+
+def test_older_versions_are_upcast_in_order_before_validation() -> None:
+    upcasts = {
+        ("lead.assigned", 1): lambda data: {"owner": data.pop("rep_id"), **data},
+        ("lead.assigned", 2): lambda data: {**data, "owner": {"id": data["owner"]}},
+    }
+    v1 = {"lead_id": "l1", "rep_id": "rep-ana"}
+    assert upcast("lead.assigned", 1, v1, current=3, upcasts=upcasts) == {"lead_id": "l1",
+                                                                            "owner": {"id": "rep-ana"}}
+    assert upcast("lead.assigned", 2, {"lead_id": "l1", "owner": "x"}, current=3,
+                  upcasts=upcasts)["owner"] == {"id": "x"}
+    assert upcast("lead.assigned", 3, {"lead_id": "l1"}, current=3, upcasts=upcasts) == {"lead_id": "l1"}
+    assert v1 == {"lead_id": "l1", "rep_id": "rep-ana"}  # the caller's data is left as it was
+
+
+def test_a_version_no_upcast_leads_from_is_refused_clearly() -> None:
+    with pytest.raises(UnknownEventVersion, match="version 1 cannot be read"):
+        upcast("lead.assigned", 1, {"lead_id": "l1"}, current=2, upcasts={})
+
+
+def test_parse_data_runs_the_upcasts_of_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.events import upcasting
+    from shared.events.leads import LeadAssigned
+
+    monkeypatch.setattr(LeadAssigned, "data_version", 2)
+    monkeypatch.setitem(upcasting.UPCASTS, ("lead.assigned", 1),
+                        lambda data: {**data, "rule_id": f"v1:{data['rule_id']}"})
+    sample = next(p for p in SAMPLES if p.name.startswith("lead.assigned.v1"))
+    data = parse_data(CloudEvent.from_bytes(sample.read_bytes()))
+    assert isinstance(data, LeadAssigned) and data.rule_id == "v1:us-fintech-demo"

@@ -19,7 +19,7 @@ from shared.kafka import EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.topics import ALL_TOPICS
-from shared.workers import start_all, stop_all
+from shared.workers import Supervisor
 
 log = get_logger(__name__)
 
@@ -31,16 +31,18 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
                         poll_interval=settings.outbox_poll_interval)
 
+    supervisor = Supervisor({"outbox_relay": relay})
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The broker may be away at start: intake still accepts leads and the relay publishes them later.
         topics_ready = asyncio.create_task(ensure_topics(settings, ALL_TOPICS, timeout=3600))
-        tasks = start_all([relay])
+        supervisor.start()
         log.info("intake.started", port=settings.intake_port)
         try:
             yield
         finally:
-            await stop_all([relay], tasks)
+            await supervisor.stop()
             topics_ready.cancel()
             with suppress(asyncio.CancelledError, Exception):
                 await topics_ready
@@ -50,7 +52,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 
     app = service_app(title="leadrouter intake", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Accepts leads (web forms, badge scanners) and CRM activities.",
-                      settings=settings, session_factory=session_factory, relay=relay)
+                      supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay)
     app.include_router(leads.router)
     app.include_router(activities.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)

@@ -1,4 +1,5 @@
-"""``python -m lead_router`` serves the API; ``python -m lead_router migrate`` applies the database migrations."""
+"""``python -m lead_router`` serves the API; ``python -m lead_router migrate`` applies the database migrations;
+``dlq-status`` / ``dlq-replay`` show and re-inject what its consumer dead-lettered."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from shared.entrypoint import run_service
 
 
 def main() -> None:
+    from lead_router.handlers import CONSUMED_TOPICS, CONSUMER_GROUP
     from lead_router.main import create_app
     from lead_router.settings import RouterSettings
 
@@ -20,6 +22,8 @@ def main() -> None:
         database_url=lambda s: s.router_database_url,
         port=lambda s: s.router_port,
         alembic_ini=Path(__file__).resolve().parent.parent / "alembic.ini",
+        consumer_group=CONSUMER_GROUP,
+        consumed_topics=CONSUMED_TOPICS,
     )
 
 

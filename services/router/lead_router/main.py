@@ -10,18 +10,19 @@ from fastapi import Depends, FastAPI
 
 from lead_router import tables
 from lead_router.config_store import routing_documents
-from lead_router.handlers import make_handler
+from lead_router.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
 from lead_router.queue import drain_queues
 from lead_router.routes import router as api_router
 from lead_router.settings import RouterSettings
 from shared import db, topics
 from shared.clock import Clock, SystemClock
+from shared.dlq import dlq_router
 from shared.http import bearer_token_dependency, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.versioned import VersionedDocuments
-from shared.workers import Runnable, Worker, start_all, stop_all
+from shared.workers import Supervisor, Worker
 
 log = get_logger(__name__)
 
@@ -57,11 +58,12 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
                         poll_interval=settings.outbox_poll_interval)
     queue_recheck = QueueRecheck(session_factory, documents, clock, settings.queue_recheck_seconds)
     consumer = EventConsumer(
-        settings=settings, group_id="router",
-        topics=[topics.LEADS_RECEIVED, topics.LEADS_ACTIVITY, topics.SLA_ALERTS],
+        settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
         handler=make_handler(documents=documents, clock=clock), session_factory=session_factory,
         processed_events=tables.processed_events, publisher=publisher, after_commit=relay.notify,
     )
+
+    supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "queue_recheck": queue_recheck})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,13 +71,12 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
                                        setting="ROUTING_CONFIG_PATH", now=clock.now())
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
-        workers: list[Runnable] = [relay, consumer, queue_recheck]
-        tasks = start_all(workers)
+        supervisor.start()
         log.info("router.started", port=settings.router_port)
         try:
             yield
         finally:
-            await stop_all(workers, tasks)
+            await supervisor.stop()
             await publisher.stop()
             await engine.dispose()
             log.info("router.stopped")
@@ -83,7 +84,10 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     assert settings.admin_token is not None
     app = service_app(title="leadrouter router", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Assigns each lead to a team and a rep by data-driven rules, and explains why.",
-                      settings=settings, session_factory=session_factory, documents=documents, clock=clock,
-                      consumer=consumer)
-    app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])
+                      supervisor=supervisor, settings=settings, session_factory=session_factory, documents=documents,
+                      clock=clock, consumer=consumer)
+    admin = [Depends(bearer_token_dependency(settings.admin_token))]
+    app.include_router(api_router, dependencies=admin)
+    app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
+                                  publisher=publisher), dependencies=admin)
     return app

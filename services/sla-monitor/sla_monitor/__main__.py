@@ -1,4 +1,5 @@
-"""``python -m sla_monitor`` serves the API; ``python -m sla_monitor migrate`` applies the database migrations."""
+"""``python -m sla_monitor`` serves the API; ``python -m sla_monitor migrate`` applies the database migrations;
+``dlq-status`` / ``dlq-replay`` show and re-inject what its consumer dead-lettered."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from shared.entrypoint import run_service
 
 
 def main() -> None:
+    from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP
     from sla_monitor.main import create_app
     from sla_monitor.settings import SlaMonitorSettings
 
@@ -20,6 +22,8 @@ def main() -> None:
         database_url=lambda s: s.sla_monitor_database_url,
         port=lambda s: s.sla_monitor_port,
         alembic_ini=Path(__file__).resolve().parent.parent / "alembic.ini",
+        consumer_group=CONSUMER_GROUP,
+        consumed_topics=CONSUMED_TOPICS,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
+from shared.backoff import backoff_delay
 from shared.clock import Clock
 from shared.events import CloudEvent, SubscriptionDisabled
 from shared.logging import get_logger
@@ -46,9 +47,8 @@ def signature_headers(secret: str, *more_secrets: str, message_id: str, body: st
 
 
 def retry_delay(attempts: int, *, first: float, cap: float, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with ±20% jitter: ``first``, 2×, 4×… up to ``cap`` seconds."""
-    base = min(cap, first * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
+    """The project's backoff (``shared.backoff``): ``first``, 2×, 4×… up to ``cap`` seconds, ±20% jitter."""
+    return timedelta(seconds=backoff_delay(attempts, base=first, cap=cap, rng=rng))
 
 
 async def read_at_most(response: httpx.Response, limit: int) -> int:

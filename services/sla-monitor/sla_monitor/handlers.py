@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import topics
 from shared.clock import Clock
-from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigned, parse_data
+from shared.dispatch import Handler, dispatch
+from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigned
 from shared.versioned import VersionedDocuments
 from sla_monitor import tables
 from sla_monitor.alerts import emit
@@ -24,7 +25,8 @@ CLOSING_STATUSES = frozenset({"disqualified", "closed", "closed_lost", "closed_w
 #: A status change to one of these counts as a reply for the follow-up cadence.
 QUALIFYING_STATUSES = frozenset({"qualified", "sales_qualified", "opportunity", "meeting_booked", "converted"})
 
-Handler = Callable[[CloudEvent, AsyncSession, int], Awaitable[None]]
+CONSUMER_GROUP = "sla-monitor"
+CONSUMED_TOPICS = [topics.LEADS_ASSIGNED, topics.LEADS_ACTIVITY]
 
 
 def _is_reply(touch: Any) -> bool:
@@ -120,14 +122,11 @@ async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now:
 
 def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock,
                  touch_skew: timedelta = DEFAULT_TOUCH_SKEW) -> Handler:
-    async def handle(event: CloudEvent, session: AsyncSession, partition: int) -> None:
-        if event.type not in ("lead.assigned", "activity.recorded"):
-            return
-        data = parse_data(event)
-        if isinstance(data, LeadAssigned):
-            await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now(),
-                                       skew=touch_skew)
-        elif isinstance(data, ActivityRecorded):
-            await record_activity(session, data, now=clock.now(), skew=touch_skew)
+    async def on_assigned(data: LeadAssigned, *, event: CloudEvent, session: AsyncSession, partition: int) -> None:
+        await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now(),
+                                   skew=touch_skew)
 
-    return handle
+    async def on_activity(data: ActivityRecorded, *, session: AsyncSession, **_: object) -> None:
+        await record_activity(session, data, now=clock.now(), skew=touch_skew)
+
+    return dispatch({LeadAssigned: on_assigned, ActivityRecorded: on_activity})

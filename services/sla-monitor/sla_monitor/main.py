@@ -11,16 +11,17 @@ from fastapi import Depends, FastAPI
 
 from shared import db, topics
 from shared.clock import Clock, SystemClock
+from shared.dlq import dlq_router
 from shared.http import bearer_token_dependency, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
 from shared.versioned import VersionedDocuments
-from shared.workers import Runnable, start_all, stop_all
+from shared.workers import Supervisor
 from sla_monitor import tables
 from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import PolicySet, parse_policies
-from sla_monitor.handlers import make_handler
+from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
 from sla_monitor.metrics import OWNED_PARTITIONS
 from sla_monitor.routes import router as api_router
 from sla_monitor.settings import SlaMonitorSettings
@@ -69,7 +70,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
         ticker.wake()
 
     consumer = EventConsumer(
-        settings=settings, group_id="sla-monitor", topics=[topics.LEADS_ASSIGNED, topics.LEADS_ACTIVITY],
+        settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
         handler=make_handler(policies=policies, clock=clock,
                              touch_skew=timedelta(seconds=settings.touch_clock_skew_seconds)),
         session_factory=session_factory,
@@ -77,19 +78,20 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
         on_assignment=on_assignment,
     )
 
+    supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "ticker": ticker, "delivery": delivery})
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await policies.seed_from_file(session_factory, settings.sla_policies_path, what="SLA policy document",
                                       setting="SLA_POLICIES_PATH", now=clock.now())
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
-        workers: list[Runnable] = [relay, consumer, ticker, delivery]
-        tasks = start_all(workers)
+        supervisor.start()
         log.info("sla.started", port=settings.sla_monitor_port)
         try:
             yield
         finally:
-            await stop_all(workers, tasks)
+            await supervisor.stop()
             await http.aclose()
             await publisher.stop()
             await engine.dispose()
@@ -98,7 +100,10 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     assert settings.admin_token is not None
     app = service_app(title="leadrouter sla-monitor", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
-                      settings=settings, session_factory=session_factory, policies=policies, clock=clock,
-                      ticker=ticker, consumer=consumer)
-    app.include_router(api_router, dependencies=[Depends(bearer_token_dependency(settings.admin_token))])
+                      supervisor=supervisor, settings=settings, session_factory=session_factory, policies=policies,
+                      clock=clock, ticker=ticker, consumer=consumer)
+    admin = [Depends(bearer_token_dependency(settings.admin_token))]
+    app.include_router(api_router, dependencies=admin)
+    app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
+                                  publisher=publisher), dependencies=admin)
     return app
