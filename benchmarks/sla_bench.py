@@ -50,7 +50,7 @@ def _rows(count: int, *, first_due: datetime, spread: float) -> list[dict[str, A
 
 async def _seed(url: str, count: int, spread: float, far: int) -> datetime:
     """Insert the clocks (in its own process, so it does not count towards the ticker's memory)."""
-    engine = create_engine(url)
+    engine = create_engine(url, schema="sla_monitor")
     first_due = datetime.now(UTC) + timedelta(seconds=15)
     async with create_session_factory(engine).begin() as session:
         for chunk_start in range(0, count, 5000):
@@ -67,7 +67,7 @@ async def _seed(url: str, count: int, spread: float, far: int) -> datetime:
 
 async def _fire(url: str, first_due: datetime, count: int, spread: float, far: int) -> dict[str, Any]:
     """Run the real ticker until every near clock is due, then measure how late each one fired."""
-    engine = create_engine(url)
+    engine = create_engine(url, schema="sla_monitor")
     session_factory = create_session_factory(engine)
     ticker = Ticker(session_factory=session_factory, clock=SystemClock(), partitions=lambda: PARTITIONS,
                     after_fire=lambda: None)

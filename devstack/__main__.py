@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import subprocess
 import sys
 import time
 
 import typer
 from rich.console import Console
 
-from devstack.broker import start_broker, wait_for_port
-from devstack.stack import SERVICES, child_env, migrate, start_service, stop_all, with_dev_defaults
+from devstack.broker import spawn_broker, start_broker
+from devstack.stack import (
+    ROOT,
+    SERVICES,
+    child_env,
+    die_with_parent,
+    start_migration,
+    start_service,
+    stop_all,
+    with_dev_defaults,
+)
+from devstack.supervisor import Supervisor, Unit, listening
+from shared.kafka import ensure_topics
+from shared.settings import KafkaSettings
+from shared.topics import ALL_TOPICS
 
 app = typer.Typer(add_completion=False, help="Run leadrouter locally.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a reason stays on one line, however long
 
 
 def _announce_credentials(env: dict[str, str], filled: list[str]) -> None:
@@ -66,41 +81,76 @@ def service(name: str) -> None:
         raise typer.BadParameter(f"Unknown service {name!r}; choose one of {', '.join(SERVICES)}.")
     env = child_env()
     _announce_credentials(env, with_dev_defaults(env))
-    migrate(SERVICES[name], env)
+    migration = subprocess.run([sys.executable, "-m", SERVICES[name].module, "migrate"], env=env, cwd=ROOT)
+    if migration.returncode != 0:
+        sys.exit(migration.returncode)  # the service has said why, in one line
     sys.exit(_supervise([start_service(SERVICES[name], env)], [name]))
+
+
+def _recreate_topics(env: dict[str, str]) -> None:
+    """After the memory-only broker restarted: create the topics again (the outboxes re-publish)."""
+    settings = KafkaSettings(kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+                             kafka_topic_partitions=int(env.get("KAFKA_TOPIC_PARTITIONS", "6")))
+    asyncio.run(ensure_topics(settings, ALL_TOPICS, timeout=15))
+    console.print("Topics created again on the restarted broker; the services' outboxes re-publish what they retain.")
+
+
+def _units(env: dict[str, str]) -> list[Unit]:
+    units = []
+    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
+        console.print(f"Using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}.")
+    else:
+        port = int(env.get("EMBEDDED_BROKER_PORT") or 9092)
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+        if listening(port):
+            console.print(f"broker: cannot start: 127.0.0.1:{port} is already in use; stop what listens there, "
+                          "or set KAFKA_BOOTSTRAP_SERVERS to use it as the Kafka.")
+            sys.exit(1)
+        broker_unit = Unit("broker", port=port, after_restart=lambda: _recreate_topics(env),
+                           start=lambda: spawn_broker(port, preexec_fn=die_with_parent))
+        broker_unit.process = start_broker(port, preexec_fn=die_with_parent)
+        broker_unit.state = "running"
+        broker_unit.ready = broker_unit.ever_ready = True
+        units.append(broker_unit)
+        console.print(f"Embedded broker (Tansu) on 127.0.0.1:{port}: memory only, for development and tests.")
+    for svc in SERVICES.values():
+        units.append(Unit(
+            svc.name, port=int(env.get(svc.port_env) or svc.port),
+            prepare=lambda svc=svc: start_migration(svc, env, stderr=subprocess.PIPE),  # type: ignore[misc]
+            start=lambda svc=svc: start_service(svc, env, stderr=subprocess.PIPE),  # type: ignore[misc]
+        ))
+    return units
 
 
 @app.command()
 def run() -> None:
-    """Broker (unless KAFKA_BOOTSTRAP_SERVERS is set), migrations, and all three services."""
+    """Broker (unless KAFKA_BOOTSTRAP_SERVERS is set), migrations, and all three services, kept running."""
     env = child_env()
-    filled = with_dev_defaults(env)
-    processes, names = [], []
-    if env.get("KAFKA_BOOTSTRAP_SERVERS"):
-        console.print(f"Using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}.")
-    else:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9092"
-        processes.append(start_broker(9092))
-        names.append("broker")
-        console.print("Embedded broker (Tansu) on 127.0.0.1:9092, memory only.")
+    _announce_credentials(env, with_dev_defaults(env))  # at once, not only when everything is up
+    stop = False
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+    def ready() -> None:
+        for svc in SERVICES.values():
+            console.print(f"  {svc.name:<12} http://127.0.0.1:{env.get(svc.port_env) or svc.port}/docs")
+        console.print("Ready. A service that dies is restarted; Ctrl-C stops everything.")
+
+    supervisor = Supervisor(_units(env), console, on_ready=ready)
     try:
-        for svc in SERVICES.values():
-            migrate(svc, env)
-        for svc in SERVICES.values():
-            processes.append(start_service(svc, env))
-            names.append(svc.name)
-        for svc in SERVICES.values():
-            wait_for_port("127.0.0.1", int(env.get(svc.port_env, svc.port)), timeout=60)
-    except BaseException:
-        stop_all(list(reversed(processes)))
-        raise
-    for svc in SERVICES.values():
-        console.print(f"  {svc.name:<12} http://127.0.0.1:{env.get(svc.port_env, svc.port)}/docs")
-    _announce_credentials(env, filled)
-    console.print("Ready. Ctrl-C stops everything.")
-    # services first, broker last, so they can flush and leave their consumer groups
-    order = list(reversed(range(len(processes))))
-    sys.exit(_supervise([processes[i] for i in order], [names[i] for i in order]))
+        while not stop:
+            supervisor.step()
+            time.sleep(0.2)
+    finally:
+        console.print("Stopping…")
+        supervisor.stop()
+    console.print("Stopped.")
+    sys.exit(0)
 
 
 if __name__ == "__main__":

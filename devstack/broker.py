@@ -35,15 +35,21 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
-def start_broker(port: int = 9092, *, host: str = "127.0.0.1", quiet: bool = True,
+def spawn_broker(port: int = 9092, *, host: str = "127.0.0.1", quiet: bool = True,
                  **popen_kwargs: object) -> subprocess.Popen[bytes]:
-    """Start Tansu on ``host:port`` and return once it accepts connections."""
+    """Start Tansu on ``host:port`` without waiting for it."""
     url = f"tcp://{host}:{port}"
     command = [str(broker_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url]
     if quiet:
         popen_kwargs.setdefault("stdout", subprocess.DEVNULL)
         popen_kwargs.setdefault("stderr", subprocess.DEVNULL)
-    process = subprocess.Popen(command, **popen_kwargs)  # type: ignore[call-overload]
+    return subprocess.Popen(command, **popen_kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def start_broker(port: int = 9092, *, host: str = "127.0.0.1", quiet: bool = True,
+                 **popen_kwargs: object) -> subprocess.Popen[bytes]:
+    """Start Tansu on ``host:port`` and return once it accepts connections."""
+    process = spawn_broker(port, host=host, quiet=quiet, **popen_kwargs)
     try:
         wait_for_port(host, port)
     except TimeoutError:

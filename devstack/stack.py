@@ -73,7 +73,7 @@ def with_dev_defaults(env: dict[str, str]) -> list[str]:
     return filled
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to SIGTERM this child if the parent dies, so no service outlives `make run`."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -84,11 +84,16 @@ def _die_with_parent() -> None:
 
 
 def spawn(args: list[str], env: Mapping[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=dict(env), cwd=ROOT, preexec_fn=_die_with_parent, **kwargs)  # type: ignore[call-overload]
+    return subprocess.Popen(args, env=dict(env), cwd=ROOT, preexec_fn=die_with_parent, **kwargs)  # type: ignore[call-overload]
 
 
 def migrate(service: Service, env: Mapping[str, str]) -> None:
     subprocess.run([sys.executable, "-m", service.module, "migrate"], env=dict(env), cwd=ROOT, check=True)
+
+
+def start_migration(service: Service, env: Mapping[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """Apply ``service``'s migrations in a child process (the supervisor waits for it without blocking)."""
+    return spawn([sys.executable, "-m", service.module, "migrate"], env, **kwargs)
 
 
 def start_service(service: Service, env: Mapping[str, str], **kwargs: object) -> subprocess.Popen[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+from shared.settings import SCHEMA_PATTERN
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -32,8 +35,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Build an engine for ``url``; for SQLite, create the file's folder and turn on WAL."""
+#: A PostgreSQL schema name a service accepts: lower case, digits and underscores, so it needs no quoting.
+SCHEMA_NAME = re.compile(SCHEMA_PATTERN)
+
+
+def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """Build an engine for ``url``; for SQLite, create the file's folder and turn on WAL.
+
+    On PostgreSQL, ``schema`` becomes the connections' ``search_path``, so a service's tables live in its own
+    schema and three services can share one database. SQLite has no schemas: each service keeps its own file.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -46,6 +57,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if schema is not None and parsed.get_backend_name() == "postgresql":
+        if not SCHEMA_NAME.match(schema):
+            raise ValueError(f"Schema name {schema!r} is not a plain lower-case identifier.")
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("server_settings", {})["search_path"] = schema
+        kwargs["connect_args"] = connect_args
     return create_async_engine(url, **kwargs)
 
 
@@ -67,13 +84,25 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-def run_migrations(alembic_ini: Path, url: str) -> None:
-    """Apply every alembic migration of one service to ``url`` (blocking; run it in a thread from async code)."""
-    from alembic import command
+def migration_config(alembic_ini: Path, url: str, *, schema: str | None = None) -> Any:
+    """The alembic ``Config`` of one service: its scripts, ``url``, its own version table and its schema.
+
+    ``alembic.ini`` names the service's version table (``version_table``) and default schema
+    (``database_schema``); ``schema`` overrides the latter (the service's ``*_DATABASE_SCHEMA``).
+    """
     from alembic.config import Config
 
     config = Config(str(alembic_ini))
     config.set_main_option("script_location", str(alembic_ini.parent / "alembic"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
+    config.attributes["schema"] = schema or config.get_main_option("database_schema")
+    config.attributes["version_table"] = config.get_main_option("version_table")
+    return config
+
+
+def run_migrations(alembic_ini: Path, url: str, *, schema: str | None = None) -> None:
+    """Apply every alembic migration of one service to ``url`` (blocking; run it in a thread from async code)."""
+    from alembic import command
+
+    command.upgrade(migration_config(alembic_ini, url, schema=schema), "head")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from shared.db import run_migrations
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
+from shared.startup import StartupFailure, check_database, check_port_free, describe, fail
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -46,15 +47,23 @@ async def _dlq_command(command: str, settings: ServiceSettings, group: str, topi
 
 def run_service(*, name: str, argv: list[str], load_settings: Callable[[], S],
                 create_app: Callable[[S], Any], database_url: Callable[[S], str], port: Callable[[S], int],
-                alembic_ini: Path, consumer_group: str | None = None, consumed_topics: Sequence[str] = ()) -> None:
-    """``serve`` (default), ``migrate``, and for a service that consumes: ``dlq-status``, ``dlq-replay``."""
+                alembic_ini: Path, database_schema: Callable[[S], str], consumer_group: str | None = None,
+                consumed_topics: Sequence[str] = ()) -> None:
+    """``serve`` (default), ``migrate``, and for a service that consumes: ``dlq-status``, ``dlq-replay``.
+
+    When the service cannot migrate or serve it prints one line ``<name>: cannot start: <reason>`` and exits 1.
+    """
     command = argv[0] if argv else "serve"
     commands = ["serve", "migrate"] + (["dlq-status", "dlq-replay"] if consumer_group else [])
     settings = load_or_exit(load_settings)
     configure_logging(name, settings.log_level)
     log = get_logger(name)
+    url, schema = database_url(settings), database_schema(settings)
     if command == "migrate":
-        run_migrations(alembic_ini, database_url(settings))
+        try:
+            run_migrations(alembic_ini, url, schema=schema)
+        except Exception as exc:  # noqa: BLE001 - reported in one line instead of a traceback
+            fail(name, f"database migrations failed: {describe(exc, url=url)}")
         log.info("migrations.applied", service=name)
         return
     if command in ("dlq-status", "dlq-replay") and consumer_group:
@@ -64,7 +73,47 @@ def run_service(*, name: str, argv: list[str], load_settings: Callable[[], S],
     if command != "serve":
         print(f"Unknown command {command!r}; use one of {', '.join(commands)}.", file=sys.stderr)  # noqa: T201
         sys.exit(2)
+    package = create_app.__module__.split(".")[0]
+    try:
+        check_port_free(settings.host, port(settings))
+        check_database(url, schema=schema, alembic_ini=alembic_ini, command=f"python -m {package} migrate")
+    except StartupFailure as exc:
+        fail(name, str(exc))
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=port(settings), log_config=None,
-                timeout_graceful_shutdown=10)
+    failure: list[str] = []
+    try:
+        uvicorn.run(_reporting_startup_failure(create_app(settings), failure, url), host=settings.host,
+                    port=port(settings), log_config=None, timeout_graceful_shutdown=10)
+    finally:
+        if failure:
+            fail(name, failure[0])  # uvicorn exits with status 3 on a failed start; say why instead
+
+
+def _reporting_startup_failure(app: Any, failure: list[str], url: str) -> Any:
+    """Wrap ``app`` so that an exception while it starts is told in one line (into ``failure``), and uvicorn
+    exits without logging the traceback."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        started = False
+
+        async def send_(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "lifespan.startup.complete":
+                started = True
+            if message["type"] == "lifespan.startup.failed":
+                return  # told below, in one line, instead of uvicorn logging the traceback
+            await send(message)
+
+        try:
+            await app(scope, receive, send_)
+        except Exception as exc:
+            if started:
+                raise
+            failure.append(describe(exc, url=url))
+            await send({"type": "lifespan.startup.failed", "message": ""})
+
+    return wrapped

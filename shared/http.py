@@ -6,12 +6,14 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.clock import Clock, SystemClock
@@ -57,16 +59,34 @@ async def check(name: str, probe: Callable[[], Awaitable[Any]], results: dict[st
         results[name] = f"unavailable ({type(exc).__name__})"
 
 
-def bearer_token_dependency(token: SecretStr) -> Callable[[Request], None]:
-    """A dependency that requires ``Authorization: Bearer <token>``, compared in constant time."""
-    expected = token.get_secret_value().encode()
+def token_matches(given: str, tokens: tuple[bytes, ...]) -> bool:
+    """Whether ``given`` is one of ``tokens``; every token is compared, each in constant time."""
+    encoded = given.strip().encode()
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(encoded, token)
+    return matched and bool(encoded)
+
+
+def bearer_token(headers: Any) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, given = (headers.get("authorization") or "").partition(" ")
+    return given if scheme.lower() == "bearer" else None
+
+
+ADMIN_TOKEN_NEEDED = "This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'."
+
+
+def bearer_token_dependency(tokens: tuple[bytes, ...] | SecretStr) -> Callable[[Request], None]:
+    """A dependency that requires ``Authorization: Bearer <token>`` with one of ``tokens`` (pass
+    ``settings.admin_tokens``: the admin token and, while it is rotated, the previous one), compared in constant
+    time. A single ``SecretStr`` is accepted as the only token."""
+    accepted = (tokens.get_secret_value().encode(),) if isinstance(tokens, SecretStr) else tokens
 
     def require_admin(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED,
-                                detail="This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'.",
+        given = bearer_token(request.headers)
+        if given is None or not token_matches(given, accepted):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=ADMIN_TOKEN_NEEDED,
                                 headers={"WWW-Authenticate": "Bearer"})
 
     return require_admin
@@ -96,9 +116,27 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _on_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return unprocessable(field_errors(exc))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return await http_exception_handler(request, _named_body_problem(exc))
+
+
+def _named_body_problem(exc: StarletteHTTPException) -> StarletteHTTPException:
+    """FastAPI answers every unreadable JSON body with "There was an error parsing the body"; say which problem
+    it was when it is one of Python's own limits (nesting, integer length)."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return exc
+    if isinstance(cause, RecursionError):
+        return HTTPException(400, detail="The JSON body is nested too deeply.")
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return HTTPException(400, detail="The JSON body has an integer with more than 4300 digits.")
+    return exc
+
 
 class BodySizeLimit:
-    """Answer 413 as soon as a request body grows past the limit for its path (declared or streamed)."""
+    """Answer 413 as soon as a request body grows past the limit for its path: a declared ``Content-Length``
+    is refused before anything is read, a chunked body once the bytes received so far pass the limit."""
 
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
         self.app = app
@@ -110,8 +148,11 @@ class BodySizeLimit:
             return
         limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._too_large(send, limit)
+        if declared is not None and not declared.strip().isdigit():
+            await _refuse(send, 400, "The Content-Length header is not a number of bytes.")
+            return
+        if declared is not None and int(declared) > limit:
+            await _refuse(send, 413, _too_large(limit))
             return
         seen = 0
 
@@ -121,23 +162,73 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(send, limit)
-
-    @staticmethod
-    async def _too_large(send: Send, limit: int) -> None:
-        response = JSONResponse(status_code=413, content={
-            "detail": f"The request body is larger than the limit of {limit} bytes."})
-        await response({"type": "http"}, _empty_receive, send)
+        except BodyTooLarge:
+            await _refuse(send, 413, _too_large(limit))
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than the limit of {limit} bytes."
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from inside ``receive``: an HTTPException, so that FastAPI's body parsing passes it on as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=_too_large(limit), headers={"Connection": "close"})
+
+
+Refusal = Callable[[Scope], str | None]
+
+
+class AuthGate:
+    """Refuse a request (401) from its headers alone, before the application reads a byte of its body.
+
+    ``refuse(scope)`` returns the reason to refuse, or None to let the request through. FastAPI reads and
+    parses a body before it runs dependencies, so a dependency alone checks the token too late.
+    """
+
+    def __init__(self, app: ASGIApp, refuse: Refusal) -> None:
+        self.app = app
+        self.refuse = refuse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            reason = self.refuse(scope)
+            if reason is not None:
+                await _refuse(send, 401, reason, {"WWW-Authenticate": "Bearer"})
+                return
+        await self.app(scope, receive, send)
+
+
+def admin_gate(tokens: tuple[bytes, ...], *, prefix: str = "/v1/") -> Refusal:
+    """Every path under ``prefix`` needs the admin bearer token."""
+
+    def refuse(scope: Scope) -> str | None:
+        if not scope["path"].startswith(prefix) or scope.get("method") == "OPTIONS":
+            return None
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = bearer_token(headers)
+        return None if given is not None and token_matches(given, tokens) else ADMIN_TOKEN_NEEDED
+
+    return refuse
+
+
+def guard(app: FastAPI, *, limit_for: Callable[[str], int], refuse: Refusal) -> None:
+    """Check credentials first (401), then the body size (413), both before the body is read or parsed."""
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)  # type: ignore[arg-type]
+    app.add_middleware(AuthGate, refuse=refuse)  # type: ignore[arg-type]
+
+
+async def _refuse(send: Send, status_code: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    """Answer without reading the body, and close the connection so the unread body is never read."""
+    response = JSONResponse(status_code=status_code, content={"detail": detail},
+                            headers={"Connection": "close", **(headers or {})})
+    await response({"type": "http"}, _empty_receive, send)
 
 
 async def _empty_receive() -> Message:
@@ -197,4 +288,7 @@ def get_clock(request: Request) -> Clock:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+#: An id in a path (lead, rep, subscription): printable text of bounded length. PostgreSQL refuses NUL bytes in
+#: text with an error, so they are a 422 here instead of a 500 there.
+IdPath = Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
 ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -35,6 +35,12 @@ class ServiceSettings(KafkaSettings):
     """What every service shares: Kafka, the admin bearer token, logging and the HTTP listener."""
 
     admin_token: SecretStr | None = None
+    #: During a rotation the previous admin token stays valid too (two at once); unset it when done.
+    admin_token_previous: SecretStr | None = None
+    #: Largest JSON body of an API request; a larger one is refused with 413 before it is read.
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    #: Largest routing or policy document upload (JSON or YAML); refused with 413 before it is read.
+    http_max_document_bytes: int = Field(default=1024 * 1024, ge=1)
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     #: Seconds between outbox polls when nothing wakes the relay earlier.
@@ -48,6 +54,16 @@ class ServiceSettings(KafkaSettings):
                 "`make run` uses the dev value 'dev-admin'."
             )
         return self
+
+    @property
+    def admin_tokens(self) -> tuple[bytes, ...]:
+        """Every admin bearer token accepted now: ``ADMIN_TOKEN`` and, while rotating, ``ADMIN_TOKEN_PREVIOUS``."""
+        tokens = (self.admin_token, self.admin_token_previous)
+        return tuple(t.get_secret_value().encode() for t in tokens if t is not None and t.get_secret_value())
+
+
+#: What ``*_DATABASE_SCHEMA`` accepts: a plain lower-case PostgreSQL identifier (no quoting needed).
+SCHEMA_PATTERN = r"^[a-z_][a-z0-9_]{0,62}$"
 
 
 def sqlite_url(service: str) -> str:

@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from devstack.broker import free_port, start_broker
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+#: A PostgreSQL test database named after a service defaults to that service's schema (*_DATABASE_SCHEMA).
+SERVICE_SCHEMAS = {"intake", "router", "sla_monitor"}
 
 
 @pytest.fixture
@@ -74,6 +76,11 @@ class DatabaseFactory:
         db_name = f"lr_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}"
         _admin_execute(TEST_DATABASE_URL, f'CREATE DATABASE "{db_name}"')
         self._created.append(db_name)
+        schema = name.replace("-", "_")
+        if schema in SERVICE_SCHEMAS:
+            # The services set their own search_path; this is for a test's own engine that peeks at the tables
+            # (as psql would). tests/e2e/test_one_database.py runs all three without this default.
+            _admin_execute(TEST_DATABASE_URL, f'ALTER DATABASE "{db_name}" SET search_path TO "{schema}", public')
         return make_url(TEST_DATABASE_URL).set(database=db_name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:

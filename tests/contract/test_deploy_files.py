@@ -54,6 +54,27 @@ def test_kubernetes_deployments_migrate_in_an_init_container_and_probe_readiness
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "PodDisruptionBudget"} == {"router", "sla-monitor"}
 
 
+SCHEMAS = {"intake": ("INTAKE_DATABASE_SCHEMA", "intake"), "router": ("ROUTER_DATABASE_SCHEMA", "router"),
+           "sla-monitor": ("SLA_MONITOR_DATABASE_SCHEMA", "sla_monitor")}
+
+
+def test_every_deployment_gives_each_service_the_schema_its_settings_and_migrations_default_to() -> None:
+    from intake.settings import IntakeSettings
+    from lead_router.settings import RouterSettings
+    from sla_monitor.settings import SlaMonitorSettings
+
+    defaults = {"intake": IntakeSettings.model_fields["intake_database_schema"].default,
+                "router": RouterSettings.model_fields["router_database_schema"].default,
+                "sla-monitor": SlaMonitorSettings.model_fields["sla_monitor_database_schema"].default}
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    config = next(d for d in _k8s() if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "leadrouter-env")
+    for name, (variable, schema) in SCHEMAS.items():
+        ini = (ROOT / "services" / name / "alembic.ini").read_text()
+        assert defaults[name] == schema and f"database_schema = {schema}" in ini
+        assert compose["services"][name]["environment"][variable] == schema
+        assert config["data"][variable] == schema
+
+
 def test_the_seed_documents_in_kubernetes_match_the_shipped_ones() -> None:
     documents = next(d for d in _k8s() if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "leadrouter-documents")
     assert documents["data"]["routing.yaml"] == (ROOT / "config" / "routing.yaml").read_text()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
-    """Broker + intake + router + sla-monitor as processes, on SQLite and on PostgreSQL."""
+@contextmanager
+def running_stack(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[Stack]:
+    """Broker + intake + router + sla-monitor as processes, each service on ``database_urls[name]``."""
     broker_port = free_port()
     broker = start_broker(broker_port)
     policies = tmp_path / "sla-policies.yaml"
@@ -63,7 +64,7 @@ def stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
         "LOG_LEVEL": "INFO",
     })
     for service in SERVICES.values():
-        env[service.database_env] = databases.new(service.name)
+        env[service.database_env] = database_urls[service.name]
     processes: list[subprocess.Popen[bytes]] = []
     urls = {}
     try:
@@ -85,3 +86,10 @@ def stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
         if os.environ.get("E2E_SHOW_LOGS"):
             for log in sorted(tmp_path.glob("*.log")):
                 print(f"==== {log.name}\n{log.read_text()[-5000:]}")  # noqa: T201
+
+
+@pytest.fixture
+def stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
+    """Broker + intake + router + sla-monitor as processes, on SQLite and on PostgreSQL."""
+    with running_stack(tmp_path, {s.name: databases.new(s.name) for s in SERVICES.values()}) as started:
+        yield started

@@ -18,6 +18,7 @@ def main() -> None:
         load_settings=IntakeSettings,
         create_app=create_app,
         database_url=lambda s: s.intake_database_url,
+        database_schema=lambda s: s.intake_database_schema,
         port=lambda s: s.intake_port,
         alembic_ini=Path(__file__).resolve().parent.parent / "alembic.ini",
     )

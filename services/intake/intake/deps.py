@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from intake.settings import IntakeSettings
+from shared.http import Refusal, bearer_token, token_matches
 
 
 def get_settings(request: Request) -> IntakeSettings:
@@ -31,7 +32,7 @@ def require_api_key(settings: SettingsDep,
                     x_api_key: Annotated[str | None, Header(description="An intake API key.")] = None) -> str:
     client = _client_for_key(settings, x_api_key or "")
     if client is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="A valid X-API-Key header is required.")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=API_KEY_NEEDED)
     return client
 
 
@@ -40,12 +41,41 @@ def require_reader(settings: SettingsDep, request: Request,
     """Reading a lead needs an intake API key or the admin bearer token."""
     if x_api_key and _client_for_key(settings, x_api_key) is not None:
         return "api-key"
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    admin = settings.admin_token.get_secret_value().encode() if settings.admin_token else b""
-    if scheme.lower() == "bearer" and admin and hmac.compare_digest(token.strip().encode(), admin):
+    if _is_admin(settings, request.headers):
         return "admin"
-    raise HTTPException(status.HTTP_401_UNAUTHORIZED,
-                        detail="Reading leads needs an X-API-Key header or 'Authorization: Bearer <ADMIN_TOKEN>'.")
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=READER_NEEDED)
+
+
+READER_NEEDED = "Reading leads needs an X-API-Key header or 'Authorization: Bearer <ADMIN_TOKEN>'."
+API_KEY_NEEDED = "A valid X-API-Key header is required."
+SIGNATURE_NEEDED = "A CRM webhook needs the X-Webhook-Timestamp and X-Webhook-Signature headers."
+
+
+def _is_admin(settings: IntakeSettings, headers: Any) -> bool:
+    given = bearer_token(headers)
+    return given is not None and token_matches(given, settings.admin_tokens)
+
+
+def refuse_before_body(settings: IntakeSettings) -> Refusal:
+    """The credentials check that runs on the headers alone, before any body is read (see ``AuthGate``):
+    posting leads needs an API key, reading one a key or the admin token, a CRM webhook its signature
+    headers (the signature itself covers the body, so the route checks it once the body, size-limited, is in).
+    """
+
+    def refuse(scope: Any) -> str | None:
+        path, method = scope["path"], scope.get("method")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if path.startswith("/v1/leads") and method == "POST":
+            return None if _client_for_key(settings, headers.get("x-api-key", "")) else API_KEY_NEEDED
+        if path.startswith("/v1/leads/") and method == "GET":
+            key_ok = _client_for_key(settings, headers.get("x-api-key", "")) is not None
+            return None if key_ok or _is_admin(settings, headers) else READER_NEEDED
+        if path.startswith("/v1/activities") and method == "POST":
+            signed = headers.get("x-webhook-signature") and headers.get("x-webhook-timestamp")
+            return None if signed else SIGNATURE_NEEDED
+        return None
+
+    return refuse
 
 
 ApiClient = Annotated[str, Depends(require_api_key)]

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 
 from intake import tables
 from intake.activities import ActivitySubmission
+from intake.deps import refuse_before_body
 from intake.normalize import LeadSubmission
 from intake.routes import activities, leads
 from intake.settings import IntakeSettings
 from shared import db
-from shared.http import BodySizeLimit, publish_schemas, service_app
+from shared.http import guard, publish_schemas, service_app
 from shared.kafka import EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
@@ -25,7 +26,7 @@ log = get_logger(__name__)
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
-    engine = db.create_engine(settings.intake_database_url)
+    engine = db.create_engine(settings.intake_database_url, schema=settings.intake_database_schema)
     session_factory = db.create_session_factory(engine)
     publisher = EventPublisher(settings)
     relay = OutboxRelay(session_factory=session_factory, table=tables.outbox, publisher=publisher,
@@ -57,6 +58,6 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(activities.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)
     batch_limit, body_limit = settings.intake_max_batch_bytes, settings.intake_max_body_bytes
-    app.add_middleware(BodySizeLimit,  # type: ignore[arg-type]
-                       limit_for=lambda path: batch_limit if path.endswith("/batch") else body_limit)
+    guard(app, refuse=refuse_before_body(settings),
+          limit_for=lambda path: batch_limit if path.endswith("/batch") else body_limit)
     return app

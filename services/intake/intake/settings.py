@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from shared.settings import MissingCredentials, ServiceSettings, sqlite_url
+from shared.settings import SCHEMA_PATTERN, MissingCredentials, ServiceSettings, sqlite_url
 
 
 class IntakeSettings(ServiceSettings):
     intake_database_url: str = sqlite_url("intake")
+    #: PostgreSQL schema of this service's tables (its own, so one database can host all three services).
+    intake_database_schema: str = Field(default="intake", pattern=SCHEMA_PATTERN)
     intake_port: int = 8000
     #: Comma-separated ``name:key`` pairs; the name is recorded as the lead's submitter.
     intake_api_keys: SecretStr | None = None

@@ -20,6 +20,7 @@ def main() -> None:
         load_settings=RouterSettings,
         create_app=create_app,
         database_url=lambda s: s.router_database_url,
+        database_schema=lambda s: s.router_database_schema,
         port=lambda s: s.router_port,
         alembic_ini=Path(__file__).resolve().parent.parent / "alembic.ini",
         consumer_group=CONSUMER_GROUP,

@@ -17,7 +17,7 @@ from lead_router.settings import RouterSettings
 from shared import db, topics
 from shared.clock import Clock, SystemClock
 from shared.dlq import dlq_router
-from shared.http import bearer_token_dependency, service_app
+from shared.http import admin_gate, bearer_token_dependency, guard, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
@@ -50,7 +50,7 @@ class QueueRecheck(Worker):
 
 def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    engine = db.create_engine(settings.router_database_url)
+    engine = db.create_engine(settings.router_database_url, schema=settings.router_database_schema)
     session_factory = db.create_session_factory(engine)
     documents = routing_documents()
     publisher = EventPublisher(settings)
@@ -86,8 +86,15 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
                       description="Assigns each lead to a team and a rep by data-driven rules, and explains why.",
                       supervisor=supervisor, settings=settings, session_factory=session_factory, documents=documents,
                       clock=clock, consumer=consumer)
-    admin = [Depends(bearer_token_dependency(settings.admin_token))]
+    admin = [Depends(bearer_token_dependency(settings.admin_tokens))]
     app.include_router(api_router, dependencies=admin)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
+    body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
+    guard(app, refuse=admin_gate(settings.admin_tokens),
+          limit_for=lambda path: document_limit if path == DOCUMENT_PATH else body_limit)
     return app
+
+
+#: The one route that takes a whole routing document, with its larger body limit.
+DOCUMENT_PATH = "/v1/routing/config"

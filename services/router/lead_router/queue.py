@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lead_router import tables
 from lead_router.config_store import ActiveConfig
 from lead_router.routing import plan, record
+from lead_router.state_store import lock_lead
 from shared.events import ReassignmentRequested
 from shared.logging import get_logger
 from shared.versioned import VersionedDocuments
@@ -31,6 +32,7 @@ async def lead_data(session: AsyncSession, lead_id: str) -> dict[str, Any] | Non
 
 async def assign_queued(session: AsyncSession, lead_id: str, *, active: ActiveConfig, now: datetime) -> bool:
     """Try once more to assign a queued lead (to the fallback team once its team's wait is over)."""
+    await lock_lead(session, lead_id)  # before reading: another instance may be assigning it right now
     current = await current_assignment(session, lead_id)
     lead = await lead_data(session, lead_id)
     if current is None or current.state != "queued" or lead is None:
@@ -72,6 +74,7 @@ async def drain_queues(session_factory: async_sessionmaker[AsyncSession], docume
 async def reassign(session: AsyncSession, request: ReassignmentRequested, *, active: ActiveConfig,
                    now: datetime) -> bool:
     """Give the lead to the next eligible rep of its team other than the current one (``reason: reassigned``)."""
+    await lock_lead(session, request.lead_id)
     current = await current_assignment(session, request.lead_id)
     lead = await lead_data(session, request.lead_id)
     if current is None or lead is None or current.state != "assigned":

@@ -17,7 +17,7 @@ from lead_router.config_store import ActiveConfig
 from lead_router.domain.decision import Decision, OwnerCandidate, decide
 from lead_router.domain.matching import match_rules
 from lead_router.domain.ownership import company_domain
-from lead_router.state_store import load_cursor, rep_states, save_cursor
+from lead_router.state_store import load_cursor, lock_cursors, lock_lead, rep_states, save_cursor
 from shared.events import CloudEvent, LeadAssigned, LeadReceived, LeadSummary
 from shared.outbox import add_to_outbox
 
@@ -54,12 +54,16 @@ async def plan(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any]
     outcome = match_rules(active.parsed, lead)
     team_id = team_override or outcome.team
     owner = await find_owner(session, active, lead, lead_id=lead_id, now=now) if use_ownership else None
-    cursors = {team_id: await load_cursor(session, team_id, now=now, lock=lock)}
+    teams = {team_id}
     rep_ids = [r.id for r in active.parsed.team(team_id).reps]
     if owner is not None:
         rep_ids.append(owner.rep_id)
-        if owner.team not in cursors:
-            cursors[owner.team] = await load_cursor(session, owner.team, now=now, lock=False)
+        if any(team.id == owner.team for team in active.parsed.teams):
+            teams.add(owner.team)  # the decision may go to the owner's team and write its cursor
+    if lock:
+        cursors = await lock_cursors(session, teams, now=now)
+    else:
+        cursors = {team: await load_cursor(session, team, now=now, lock=False) for team in teams}
     states = await rep_states(session, rep_ids)
     return decide(active.parsed, lead, states=states, cursors=cursors, now=now, exclude=exclude,
                   team_override=team_override, owner=owner, outcome=outcome)
@@ -98,6 +102,7 @@ async def record(session: AsyncSession, decision: Decision, *, active: ActiveCon
 async def route_received_lead(session: AsyncSession, received: LeadReceived, *, active: ActiveConfig,
                               now: datetime) -> dict[str, Any] | None:
     """Route a newly received lead once; a lead that already has an assignment is left alone."""
+    await lock_lead(session, received.lead_id)
     existing = (await session.execute(select(tables.leads.c.lead_id)
                                       .where(tables.leads.c.lead_id == received.lead_id))).first()
     if existing is not None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from shared.settings import ServiceSettings, sqlite_url
+from pydantic import Field
+
+from shared.settings import SCHEMA_PATTERN, ServiceSettings, sqlite_url
 
 
 class RouterSettings(ServiceSettings):
     router_database_url: str = sqlite_url("router")
+    #: PostgreSQL schema of this service's tables (its own, so one database can host all three services).
+    router_database_schema: str = Field(default="router", pattern=SCHEMA_PATTERN)
     router_port: int = 8001
     #: The routing document that seeds an empty database (afterwards PUT /v1/routing/config changes it).
     routing_config_path: str = "config/routing.yaml"

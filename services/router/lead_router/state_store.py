@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_router import tables
@@ -33,6 +34,24 @@ async def rep_states(session: AsyncSession, rep_ids: list[str]) -> dict[str, Rep
     return states
 
 
+async def lock_lead(session: AsyncSession, lead_id: str) -> None:
+    """Hold the lead until the transaction ends, so two router instances never decide about it at once.
+
+    Taken first, before the lead's current assignment is read: read-then-lock let a second instance act on a
+    queue entry the first had just assigned, and assign the lead twice. On PostgreSQL it is a transaction
+    advisory lock (the lead may have no row yet); SQLite lets one writer in at a time anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                              {"key": f"leadrouter.lead:{lead_id}"})
+
+
+async def lock_cursors(session: AsyncSession, team_ids: set[str], *, now: datetime) -> dict[str, Cursor]:
+    """Lock the rotation cursors of ``team_ids`` in one fixed (sorted) order, so that two instances locking
+    the same teams cannot deadlock; every cursor a decision may write is locked."""
+    return {team_id: await load_cursor(session, team_id, now=now, lock=True) for team_id in sorted(team_ids)}
+
+
 async def load_cursor(session: AsyncSession, team_id: str, *, now: datetime, lock: bool) -> Cursor:
     """The team's rotation cursor; with ``lock`` the row stays locked (PostgreSQL) until the transaction ends,
     so two router instances never rotate the same team at once."""
@@ -42,8 +61,10 @@ async def load_cursor(session: AsyncSession, team_id: str, *, now: datetime, loc
     if row is None:
         if not lock:
             return Cursor()
-        await session.execute(insert(table).values(team_id=team_id, last_rep_id=None, current_weights={},
-                                                   updated_at=now))
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        # Two instances may create the same team's cursor at once: the second one's insert does nothing.
+        await session.execute(dialect.insert(table).values(team_id=team_id, last_rep_id=None, current_weights={},
+                                                           updated_at=now).on_conflict_do_nothing())
         row = (await session.execute(query.with_for_update())).first()
         assert row is not None
     return Cursor(row.last_rep_id, dict(row.current_weights or {}))

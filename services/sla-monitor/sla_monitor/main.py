@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from shared import db, topics
 from shared.clock import Clock, SystemClock
 from shared.dlq import dlq_router
-from shared.http import bearer_token_dependency, service_app
+from shared.http import admin_gate, bearer_token_dependency, guard, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay
@@ -37,7 +37,7 @@ def policy_documents() -> VersionedDocuments[PolicySet]:
 
 def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    engine = db.create_engine(settings.sla_monitor_database_url)
+    engine = db.create_engine(settings.sla_monitor_database_url, schema=settings.sla_monitor_database_schema)
     session_factory = db.create_session_factory(engine)
     policies = policy_documents()
     publisher = EventPublisher(settings)
@@ -102,8 +102,15 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
                       description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
                       supervisor=supervisor, settings=settings, session_factory=session_factory, policies=policies,
                       clock=clock, ticker=ticker, consumer=consumer)
-    admin = [Depends(bearer_token_dependency(settings.admin_token))]
+    admin = [Depends(bearer_token_dependency(settings.admin_tokens))]
     app.include_router(api_router, dependencies=admin)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
+    body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
+    guard(app, refuse=admin_gate(settings.admin_tokens),
+          limit_for=lambda path: document_limit if path == DOCUMENT_PATH else body_limit)
     return app
+
+
+#: The one route that takes a whole policy document, with its larger body limit.
+DOCUMENT_PATH = "/v1/sla/policies"

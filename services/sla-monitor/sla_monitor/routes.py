@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import and_, delete, func, insert, select, update
 
+from shared.document_parsing import UnreadableDocument, read_document
 from shared.events import SubscribableEventType, Urgency
 from shared.http import ClockDep, SessionDep, unprocessable
 from sla_monitor import tables
@@ -52,15 +52,13 @@ async def get_policies(request: Request, session: SessionDep) -> dict[str, Any]:
                 "application/yaml": {"schema": {"type": "string"}}}}})
 async def put_policies(request: Request, session: SessionDep, clock: ClockDep) -> Any:
     """Validate and activate new policies; clocks already running keep the window they started with."""
-    body = await request.body()
-    yaml_body = request.headers.get("content-type", "").split(";")[0].strip().lower() in YAML_TYPES
     try:
         try:
-            document = yaml.safe_load(body) if yaml_body else json.loads(body)
-        except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidPolicies([{"path": "body", "message": f"cannot be read: {exc}"}]) from None
-        if isinstance(document, dict):
-            document.pop("version", None)
+            # In a thread: a large YAML document takes seconds to read, and the event loop serves everyone else.
+            document = await asyncio.to_thread(read_document, await request.body(), request.headers.get("content-type"))
+        except UnreadableDocument as exc:
+            raise InvalidPolicies(exc.errors) from None
+        document.pop("version", None)
         async with session.begin():
             active = await request.app.state.policies.save(session, document, origin="api", now=clock.now())
     except InvalidPolicies as exc:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings, sqlite_url
+from shared.settings import SCHEMA_PATTERN, ServiceSettings, sqlite_url
 
 
 class SlaMonitorSettings(ServiceSettings):
     sla_monitor_database_url: str = sqlite_url("sla-monitor")
+    #: PostgreSQL schema of this service's tables (its own, so one database can host all three services).
+    sla_monitor_database_schema: str = Field(default="sla_monitor", pattern=SCHEMA_PATTERN)
     sla_monitor_port: int = 8002
     #: SLA policies that seed an empty database (afterwards PUT /v1/sla/policies changes them).
     sla_policies_path: str = "config/sla-policies.yaml"

@@ -47,7 +47,7 @@ async def migrated(databases: DatabaseFactory) -> str:
 
 
 async def count_rows(intake: Intake, table: Table) -> int:
-    engine = create_engine(intake.settings.intake_database_url)
+    engine = create_engine(intake.settings.intake_database_url, schema=intake.settings.intake_database_schema)
     try:
         async with engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())

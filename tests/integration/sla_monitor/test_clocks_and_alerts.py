@@ -89,7 +89,8 @@ async def test_an_activity_that_overtakes_its_assignment_starts_the_clock_alread
 
 
 async def _touch_stored(monitor: Monitor) -> bool:
-    engine = create_engine(monitor.settings.sla_monitor_database_url)
+    settings = monitor.settings
+    engine = create_engine(settings.sla_monitor_database_url, schema=settings.sla_monitor_database_schema)
     try:
         async with engine.connect() as conn:
             count = (await conn.execute(select(func.count()).select_from(tables.touches))).scalar_one()

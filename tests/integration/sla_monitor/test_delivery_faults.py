@@ -52,7 +52,7 @@ def policies(tmp_path: Path) -> Path:
 async def _store_subscription(database_url: str, url: str) -> str:
     """Insert a subscription directly, as one stored before URLs were validated would be."""
     subscription_id = str(uuid.uuid4())
-    engine = db.create_engine(database_url)
+    engine = db.create_engine(database_url, schema="sla_monitor")
     try:
         async with engine.begin() as conn:
             await conn.execute(insert(tables.subscriptions).values(
@@ -208,7 +208,7 @@ async def test_a_delivery_whose_outcome_cannot_be_recorded_does_not_keep_the_oth
     receiver = Receiver()
     database_url = await migrated(databases)
     settings = monitor_settings(database_url, kafka_bootstrap, policies)
-    engine = db.create_engine(database_url)
+    engine = db.create_engine(database_url, schema="sla_monitor")
     session_factory = db.create_session_factory(engine)
     async with serve(receiver.app()) as hook_base, httpx.AsyncClient() as client:
         subscription_id = await _store_subscription(database_url, hook_base + "/hook")

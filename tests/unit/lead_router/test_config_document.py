@@ -70,3 +70,33 @@ def test_field_problems_and_reference_problems_are_reported_together() -> None:
     doc = document(strategy="coin_flip")
     doc["rules"][0]["team"] = "ghosts"
     assert set(_errors(doc)) == {"teams[0].strategy", "rules[0].team"}
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("ownership.lookback_days", 1_000_000),
+    ("teams[0].queue_timeout_minutes", 10**12),
+    ("teams[0].reps[0].capacity", 10**12),
+    ("rules[0].priority", 10**30),
+    ("rules[0].match.employees.max", 10**30),
+])
+def test_every_number_is_bounded_so_a_valid_document_cannot_fail_later(path: str, value: int) -> None:
+    doc = document()
+    doc.setdefault("ownership", {})
+    target: dict = doc  # type: ignore[type-arg]
+    *parents, last = path.replace("[", ".").replace("]", "").split(".")
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target.setdefault(part, {})  # type: ignore[index]
+    target[last] = value
+    errors = _errors(doc)
+    assert list(errors) == [path] and "less than or equal to" in errors[path]
+
+
+def test_a_team_or_rule_id_that_is_a_list_is_a_field_problem_not_a_crash() -> None:
+    doc = document()
+    doc["teams"][0]["id"] = ["na", "emea"]
+    doc["rules"][0]["id"] = ["us-demo"]
+    doc["rules"][0]["team"] = ["na"]
+    errors = _errors(doc)
+    assert {"teams[0].id", "rules[0].id", "rules[0].team"} <= set(errors)
+    assert all(message == "Input should be a valid string" for message in
+               (errors["teams[0].id"], errors["rules[0].id"], errors["rules[0].team"]))

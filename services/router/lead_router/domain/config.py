@@ -22,13 +22,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Bounds of every number in the document, so nothing valid can overflow a date or a database integer later
+#: (``lookback_days: 1000000`` used to pass and then fail every routing).
+MAX_LOOKBACK_DAYS = 3650
+MAX_QUEUE_TIMEOUT_MINUTES = 365 * 24 * 60
+MAX_CAPACITY = 100_000
+MAX_EMPLOYEES = 10_000_000_000
+MAX_PRIORITY = 1_000_000_000
+
+
 class Rep(_Strict):
     id: str = Field(min_length=1, max_length=64)
     name: str | None = None
     email: str | None = None
     timezone: TimeZone = "UTC"
     weight: int = Field(default=1, ge=1, le=100)
-    capacity: int | None = Field(default=None, ge=0)
+    capacity: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
 
 
 class WorkingHours(_Strict):
@@ -56,7 +65,7 @@ class Team(_Strict):
     reps: list[Rep] = Field(min_length=1)
     working_hours: WorkingHours | None = None
     #: How long a lead may wait in this team's queue before it goes to the fallback team.
-    queue_timeout_minutes: int | None = Field(default=None, ge=0)
+    queue_timeout_minutes: int | None = Field(default=None, ge=0, le=MAX_QUEUE_TIMEOUT_MINUTES)
 
     @model_validator(mode="after")
     def _unique_reps(self) -> Team:
@@ -69,8 +78,8 @@ class Team(_Strict):
 
 
 class Range(_Strict):
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
+    max: int | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -102,7 +111,7 @@ class Match(_Strict):
 
 class Rule(_Strict):
     id: str = Field(min_length=1, max_length=64)
-    priority: int
+    priority: int = Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     match: Match = Match()
     team: str
     urgency: Urgency
@@ -116,7 +125,7 @@ class Fallback(_Strict):
 class Ownership(_Strict):
     """Send a returning contact to the rep who owns it (issue: ownership and duplicates)."""
 
-    lookback_days: int = Field(default=90, ge=0)
+    lookback_days: int = Field(default=90, ge=0, le=MAX_LOOKBACK_DAYS)
     match_company_domain: bool = False
 
 
@@ -173,25 +182,33 @@ def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _text(value: Any) -> str | None:
+    """An id or team reference, when it is text (anything else is reported by the field validation)."""
+    return value if isinstance(value, str) else None
+
+
 def _duplicates(items: list[tuple[int, dict[str, Any]]], prefix: str, what: str) -> list[dict[str, str]]:
-    seen: set[Any] = set()
+    seen: set[str] = set()
     errors = []
     for index, item in items:
-        if item.get("id") in seen:
-            errors.append({"path": f"{prefix}[{index}].id", "message": f"duplicate {what} id {item.get('id')!r}"})
-        seen.add(item.get("id"))
+        item_id = _text(item.get("id"))
+        if item_id is None:
+            continue
+        if item_id in seen:
+            errors.append({"path": f"{prefix}[{index}].id", "message": f"duplicate {what} id {item_id!r}"})
+        seen.add(item_id)
     return errors
 
 
 def reference_errors(document: dict[str, Any]) -> list[dict[str, str]]:
     """Problems between parts of the document: duplicate team or rule ids, rules or fallback naming no team."""
     teams, rules = _items(document, "teams"), _items(document, "rules")
-    team_ids = {team.get("id") for _, team in teams}
+    team_ids = {_text(team.get("id")) for _, team in teams} - {None}
     errors = _duplicates(teams, "teams", "team") + _duplicates(rules, "rules", "rule")
     for index, rule in rules:
-        if "team" in rule and rule["team"] not in team_ids:
+        if _text(rule.get("team")) is not None and rule["team"] not in team_ids:
             errors.append({"path": f"rules[{index}].team", "message": f"unknown team {rule['team']!r}"})
     fallback = document.get("fallback")
-    if isinstance(fallback, dict) and "team" in fallback and fallback["team"] not in team_ids:
+    if isinstance(fallback, dict) and _text(fallback.get("team")) is not None and fallback["team"] not in team_ids:
         errors.append({"path": "fallback.team", "message": f"unknown team {fallback['team']!r}"})
     return errors
