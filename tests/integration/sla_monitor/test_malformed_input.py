@@ -27,7 +27,7 @@ async def test_naive_report_bounds_are_refused_naming_the_parameter(monitor: Mon
 
 async def test_policies_with_endless_or_infinite_durations_are_a_422_naming_the_field(monitor: Monitor) -> None:
     document = """policies:
-  hot:  {first_response: .inf, escalation: [{after: 3000000d}]}
+  hot:  {first_response: 400d, escalation: [{after: 3000000d}]}
   warm: {first_response: 99999999999d}
   cold: {first_response: 72h, business_hours: {timezone: "../../../../etc/passwd", hours: {mon: "09:00-17:00"}}}
 """
@@ -36,6 +36,9 @@ async def test_policies_with_endless_or_infinite_durations_are_a_422_naming_the_
     assert answer.status_code == 422, answer.text
     assert {"policies.hot.first_response", "policies.hot.escalation[0].after", "policies.warm.first_response",
             "policies.cold.business_hours.timezone"} <= _fields(answer)
+    infinite = "policies: {hot: {first_response: .inf}, warm: {first_response: 1h}, cold: {first_response: 1h}}"
+    answer = await monitor.http.put("/v1/sla/policies", content=infinite, headers={"Content-Type": "application/yaml"})
+    assert answer.status_code == 422, answer.text  # refused by the document reader or the duration, never a 500
     assert (await monitor.http.get("/v1/sla/policies")).json()["version"] == 1
 
 
