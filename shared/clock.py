@@ -1,8 +1,8 @@
-"""Time as a dependency: production code asks a ``Clock``; tests pass a ``ManualClock``."""
+"""Time as a dependency: production code asks a ``Clock``; tests pass an object with a ``now()`` of their own."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -15,25 +15,3 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class ManualClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("ManualClock needs a timezone-aware start time.")
-        self._now = start.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
-
-    def set(self, when: datetime) -> None:
-        self._now = when.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

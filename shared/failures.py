@@ -37,6 +37,8 @@ _TRANSIENT_NAMES = frozenset({
     "KafkaConnectionError", "KafkaTimeoutError", "NodeNotReadyError", "RequestTimedOutError",
     "NotLeaderForPartitionError", "LeaderNotAvailableError", "UnknownTopicOrPartitionError",
     "NotEnoughReplicasError", "KafkaError",
+    # sla-monitor: a clock changed after it was read (another writer won); redone from a fresh read
+    "StaleClock",
 })
 _POISON_TYPES: tuple[type[BaseException], ...] = (PoisonMessage, ValidationError, RecursionError,
                                                   json.JSONDecodeError, UnicodeDecodeError)

@@ -28,10 +28,14 @@ def iana_time_zone(value: str) -> str:
     """``value`` if it names an IANA time zone; a ValueError with an example otherwise."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    shown = repr(value) if len(value) <= 64 else repr(value[:61] + "...")
+    # IANA names are short; a long or odd one makes zoneinfo look up odd file paths (OSError: name too long)
+    if len(value) > 64 or "\x00" in value:
+        raise ValueError(f"invalid time zone {shown}; use an IANA name such as 'Europe/Berlin'")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"invalid time zone {value!r}; use an IANA name such as 'Europe/Berlin'") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"invalid time zone {shown}; use an IANA name such as 'Europe/Berlin'") from None
     return value
 
 

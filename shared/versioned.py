@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -46,6 +46,24 @@ class SeedError(RuntimeError):
     """The seed file cannot start an empty store (missing or invalid); the message says which and how to fix it."""
 
 
+def as_json(document: Any) -> Any:
+    """``document`` as its JSON column will hold it. YAML reads an unquoted ``2026-12-25`` as a date: that is
+    stored (and validated) as the string ``"2026-12-25"``; keys become strings, other odd values their text."""
+    if isinstance(document, dict):
+        return {_key(key): as_json(value) for key, value in document.items()}
+    if isinstance(document, list | tuple | set | frozenset):
+        return [as_json(value) for value in document]
+    if document is None or isinstance(document, bool | int | float | str):
+        return document
+    if isinstance(document, date | datetime):
+        return document.isoformat()
+    return str(document)
+
+
+def _key(key: Any) -> str:
+    return key.isoformat() if isinstance(key, date | datetime) else str(key)
+
+
 class VersionedDocuments(Generic[T]):
     """Store and load versions of one kind of document; ``parse`` validates (and raises on problems)."""
 
@@ -56,7 +74,7 @@ class VersionedDocuments(Generic[T]):
 
     def read_file(self, path: str | Path) -> dict[str, Any]:
         """Read a YAML (or JSON) document and validate it."""
-        document = yaml.safe_load(Path(path).read_text())
+        document = as_json(yaml.safe_load(Path(path).read_text()))
         self.parse(document)
         return document  # type: ignore[no-any-return]
 
@@ -70,6 +88,7 @@ class VersionedDocuments(Generic[T]):
 
     async def save(self, session: AsyncSession, document: dict[str, Any], *, origin: str, now: datetime) -> Version[T]:
         """Validate and store ``document`` as the next version (the caller commits)."""
+        document = as_json(document)
         parsed = self.parse(document)
         number = (await self.newest_number(session) or 0) + 1
         await session.execute(insert(self.table).values(version=number, document=document, origin=origin,

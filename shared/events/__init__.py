@@ -6,15 +6,18 @@ from shared.events.activities import TOUCH_TYPES, ActivityRecorded
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.leads import LeadAssigned, LeadFields, LeadReceived, LeadSummary, Urgency
 from shared.events.sla import (
+    SUBSCRIBABLE_EVENT_TYPES,
     LeadRecycled,
     ReassignmentRequested,
     SlaAlertData,
     SlaBreached,
     SlaMet,
     SlaWarning,
+    SubscribableEventType,
     SubscriptionDisabled,
 )
 from shared.events.upcasting import UnknownEventVersion, upcast
+from shared.events.weekdays import WEEKDAYS, Weekday, weekday_of
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -37,6 +40,11 @@ def parse_data(event: CloudEvent) -> EventData:
 
 
 __all__ = [
+    "SUBSCRIBABLE_EVENT_TYPES",
+    "WEEKDAYS",
+    "SubscribableEventType",
+    "Weekday",
+    "weekday_of",
     "TOUCH_TYPES",
     "ActivityRecorded",
     "CloudEvent",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 from shared import topics
 from shared.events.envelope import EventData
@@ -85,3 +85,10 @@ class SubscriptionDisabled(EventData):
     subscription_id: str
     url: str
     consecutive_failures: int
+
+
+#: The events a webhook subscription can ask for.
+SubscribableEventType = Literal["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled"]
+SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = get_args(SubscribableEventType)
+assert set(SUBSCRIBABLE_EVENT_TYPES) == {m.event_type for m in (SlaWarning, SlaBreached, SlaMet, LeadRecycled,
+                                                                 SubscriptionDisabled)}

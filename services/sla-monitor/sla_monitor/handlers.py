@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, insert, select
@@ -16,8 +16,8 @@ from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigne
 from shared.versioned import VersionedDocuments
 from sla_monitor import tables
 from sla_monitor.alerts import emit
-from sla_monitor.clock_store import clock_from_row, insert_clock, policy_of, save_clock
-from sla_monitor.domain.clock import Happening, cancel, record_touch, start_clock
+from sla_monitor.clock_store import Quarantined, advance, clock_from_row, insert_clock, save_clock
+from sla_monitor.domain.clock import DEFAULT_TOUCH_SKEW, Happening, cancel, record_touch, start_clock
 from sla_monitor.domain.policies import PolicySet
 
 #: A status change to one of these stops the lead's clocks.
@@ -46,7 +46,8 @@ def _closes(touch: Any) -> bool:
 async def _open_clocks(session: AsyncSession, lead_id: str) -> list[Row[Any]]:
     c = tables.clocks
     return list((await session.execute(
-        select(c).where(c.c.lead_id == lead_id, c.c.cancelled_at.is_(None)).order_by(c.c.started_at)
+        select(c).where(c.c.lead_id == lead_id, c.c.cancelled_at.is_(None), c.c.quarantined_at.is_(None))
+        .order_by(c.c.started_at)
         .with_for_update())).all())
 
 
@@ -54,11 +55,15 @@ async def _clock_row(session: AsyncSession, clock_id: str) -> Row[Any]:
     return (await session.execute(select(tables.clocks).where(tables.clocks.c.clock_id == clock_id))).one()
 
 
-async def apply_touch(session: AsyncSession, row: Row[Any], touch: Any, *, now: datetime) -> list[Happening]:
-    """Apply one activity to one stored clock and emit what it caused."""
-    policy = policy_of(row)
-    clock, happened = record_touch(clock_from_row(row), policy, at=touch.occurred_at, outbound=_is_outbound(touch),
-                                   reply=_is_reply(touch))
+async def apply_touch(session: AsyncSession, row: Row[Any], touch: Any, *, now: datetime,
+                      skew: timedelta = DEFAULT_TOUCH_SKEW) -> list[Happening]:
+    """Apply one activity (its CRM date and its arrival) to one stored clock and emit what it caused."""
+    clock, happened = advance(row, lambda clock, policy: record_touch(
+        clock, policy, at=touch.occurred_at, received_at=touch.received_at, outbound=_is_outbound(touch),
+        reply=_is_reply(touch), skew=skew))
+    if isinstance(clock, Quarantined):
+        await save_clock(session, row, clock, note=None, now=now)
+        return []
     note = None
     if happened or clock != clock_from_row(row):
         note = f"{touch.direction or ''} {touch.type} at {touch.occurred_at.isoformat()}".strip()
@@ -72,7 +77,8 @@ async def apply_touch(session: AsyncSession, row: Row[Any], touch: Any, *, now: 
 
 
 async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: LeadAssigned, partition: int, *,
-                               policies: VersionedDocuments[PolicySet], now: datetime) -> str | None:
+                               policies: VersionedDocuments[PolicySet], now: datetime,
+                               skew: timedelta = DEFAULT_TOUCH_SKEW) -> str | None:
     """Stop the lead's earlier clocks and start one for this assignment; returns the new clock id."""
     for row in await _open_clocks(session, data.lead_id):
         verb = "reassigned" if data.reason == "reassigned" else "assigned again"
@@ -93,30 +99,34 @@ async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: L
                        history=[{"at": now.isoformat(), "what": f"started for {data.rep_id} ({data.reason})"}])
     # Activities can overtake their assignment (they travel on another topic): apply those already here.
     t = tables.touches
-    earlier = (await session.execute(select(t).where(t.c.lead_id == data.lead_id, t.c.occurred_at >= data.assigned_at)
+    earlier = (await session.execute(select(t).where(t.c.lead_id == data.lead_id,
+                                                     t.c.occurred_at >= data.assigned_at - skew)
                                      .order_by(t.c.occurred_at))).all()
     for touch in earlier:
-        await apply_touch(session, await _clock_row(session, clock_id), touch, now=now)
+        await apply_touch(session, await _clock_row(session, clock_id), touch, now=now, skew=skew)
     return clock_id
 
 
-async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now: datetime) -> None:
+async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now: datetime,
+                          skew: timedelta = DEFAULT_TOUCH_SKEW) -> None:
     """Keep the activity (an assignment may still be on its way) and apply it to the lead's open clocks."""
     t = tables.touches
     if (await session.execute(select(t.c.activity_id).where(t.c.activity_id == data.activity_id))).first():
         return
     await session.execute(insert(t).values(activity_id=data.activity_id, lead_id=data.lead_id, type=data.type,
                                            direction=data.direction, status=data.status, rep_id=data.rep_id,
-                                           occurred_at=data.occurred_at))
+                                           occurred_at=data.occurred_at, received_at=data.received_at))
     for row in await _open_clocks(session, data.lead_id):
-        await apply_touch(session, row, data, now=now)
+        await apply_touch(session, row, data, now=now, skew=skew)
 
 
-def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock) -> Handler:
+def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock,
+                 touch_skew: timedelta = DEFAULT_TOUCH_SKEW) -> Handler:
     async def on_assigned(data: LeadAssigned, *, event: CloudEvent, session: AsyncSession, partition: int) -> None:
-        await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now())
+        await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now(),
+                                   skew=touch_skew)
 
     async def on_activity(data: ActivityRecorded, *, session: AsyncSession, **_: object) -> None:
-        await record_activity(session, data, now=clock.now())
+        await record_activity(session, data, now=clock.now(), skew=touch_skew)
 
     return dispatch({LeadAssigned: on_assigned, ActivityRecorded: on_activity})

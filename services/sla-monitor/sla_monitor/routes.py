@@ -7,12 +7,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from shared.document_parsing import UnreadableDocument, read_document
+from shared.events import SubscribableEventType, Urgency
 from shared.http import ClockDep, SessionDep, unprocessable
 from sla_monitor import tables
 from sla_monitor.domain.policies import InvalidPolicies
@@ -23,8 +24,11 @@ from sla_monitor.subscription_secrets import new_secret
 from sla_monitor.webhook_url import parse_webhook_url
 
 router = APIRouter(prefix="/v1")
+#: Ids in paths: printable text without NUL (PostgreSQL refuses NUL in text, which would be a 500).
+PLAIN_ID = r"^[^\x00-\x1f\x7f]+$"
+SubscriptionId = Annotated[str, Path(max_length=64, pattern=PLAIN_ID)]
+WITH_OFFSET = "An ISO 8601 time with its offset, e.g. 2026-11-01T00:00:00Z or 2026-11-01T00:00:00+01:00."
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
-EVENT_TYPES = ["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled"]
 
 
 
@@ -75,11 +79,13 @@ def _clock_view(row: Any) -> dict[str, Any]:
         "response_seconds": row.response_seconds, "cancelled_at": _iso(row.cancelled_at),
         "escalation_level": row.escalation_level, "follow_up": row.follow_up, "touches": row.touches,
         "policy_version": row.policy_version, "history": row.history,
+        "quarantined_at": _iso(row.quarantined_at), "quarantine_reason": row.quarantine_reason,
     }
 
 
 @router.get("/sla/clocks/{lead_id}", tags=["clocks"], responses={404: {}})
-async def get_clocks(lead_id: str, session: SessionDep) -> dict[str, Any]:
+async def get_clocks(lead_id: Annotated[str, Path(max_length=255, pattern=PLAIN_ID)],
+                     session: SessionDep) -> dict[str, Any]:
     """Every clock of the lead, oldest first (a reassignment starts a new one)."""
     c = tables.clocks
     rows = (await session.execute(select(c).where(c.c.lead_id == lead_id).order_by(c.c.started_at))).all()
@@ -94,7 +100,7 @@ class SubscriptionFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     team: str | list[str] | None = None
-    urgency: Literal["hot", "warm", "cold"] | list[Literal["hot", "warm", "cold"]] | None = None
+    urgency: Urgency | list[Urgency] | None = None
     level: int | list[int] | None = None
 
 
@@ -108,8 +114,7 @@ class NewSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, Field(max_length=2048), AfterValidator(_sendable_url)]
-    events: Annotated[list[Literal["sla.warning", "sla.breached", "sla.met", "lead.recycled",
-                                   "subscription.disabled"]], Field(min_length=1)] = ["sla.breached"]
+    events: Annotated[list[SubscribableEventType], Field(min_length=1)] = ["sla.breached"]
     filter: SubscriptionFilter = SubscriptionFilter()
     format: Literal["cloudevents", "slack"] = "cloudevents"
 
@@ -141,7 +146,7 @@ async def create_subscription(new: NewSubscription, request: Request, session: S
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret", tags=["subscriptions"], responses={404: {}})
-async def rotate_subscription_secret(subscription_id: str, request: Request, session: SessionDep,
+async def rotate_subscription_secret(subscription_id: SubscriptionId, request: Request, session: SessionDep,
                                      clock: ClockDep) -> dict[str, Any]:
     """A new signing secret, shown only this once. For ``SUBSCRIPTION_SECRET_GRACE_SECONDS`` deliveries are
     signed with the new and the previous secret, so the receiver can switch at leisure; then the new only."""
@@ -165,7 +170,7 @@ async def list_subscriptions(session: SessionDep) -> dict[str, Any]:
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"], responses={404: {}})
-async def delete_subscription(subscription_id: str, session: SessionDep) -> Response:
+async def delete_subscription(subscription_id: SubscriptionId, session: SessionDep) -> Response:
     async with session.begin():
         gone = await session.execute(delete(tables.subscriptions).where(tables.subscriptions.c.id == subscription_id))
     if gone.rowcount == 0:  # type: ignore[attr-defined]
@@ -174,7 +179,7 @@ async def delete_subscription(subscription_id: str, session: SessionDep) -> Resp
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", tags=["subscriptions"], responses={404: {}})
-async def list_deliveries(subscription_id: str, session: SessionDep,
+async def list_deliveries(subscription_id: SubscriptionId, session: SessionDep,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     """The delivery log, newest first: state, attempts, last status or error, next attempt."""
     found = (await session.execute(select(tables.subscriptions.c.id)
@@ -196,8 +201,8 @@ async def list_deliveries(subscription_id: str, session: SessionDep,
 @router.get("/reports/speed-to-lead", tags=["reports"], responses={200: {"content": {"text/csv": {}}}})
 async def speed_to_lead_report(
     request: Request, session: SessionDep,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: Annotated[AwareDatetime | None, Query(alias="from", description=WITH_OFFSET)] = None,
+    to: Annotated[AwareDatetime | None, Query(description=WITH_OFFSET)] = None,
     group_by: Annotated[Literal["team", "rep", "source", "campaign"], Query()] = "team",
 ) -> Any:
     """First-response clocks started in ``[from, to)``, grouped; ``Accept: text/csv`` gives CSV."""

@@ -16,6 +16,8 @@ class SlaMonitorSettings(ServiceSettings):
     sla_policies_path: str = "config/sla-policies.yaml"
     #: Allow webhook URLs that resolve to loopback or private addresses (local development only).
     allow_private_webhook_targets: bool = False
+    #: A touch dated up to this long before its assignment still counts (CRMs report whole seconds and drift).
+    touch_clock_skew_seconds: float = Field(default=5.0, ge=0, le=3600)
     #: The ticker never sleeps longer than this, so a due clock fires well within a second.
     ticker_max_sleep_seconds: float = 0.25
     #: Total deadline of one webhook request: connect, TLS, sending and reading the answer together.

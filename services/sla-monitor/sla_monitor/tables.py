@@ -47,6 +47,11 @@ clocks = Table(
     #: When the ticker next has something to do for this clock; NULL once nothing is left.
     Column("next_action_at", UTCDateTime(), nullable=True),
     Column("history", JSON(), nullable=False),
+    #: Changes with every write, so a writer holding a stale copy of the clock cannot overwrite a newer one.
+    Column("version", BigInteger(), nullable=False, server_default="0"),
+    #: Set when the clock could not be processed (its stored policy no longer computes); it is then left alone.
+    Column("quarantined_at", UTCDateTime(), nullable=True),
+    Column("quarantine_reason", String(200), nullable=True),
     Index("ix_clocks_partition_next_action_at", "partition", "next_action_at"),
     Index("ix_clocks_started_at", "started_at"),
 )
@@ -61,6 +66,8 @@ touches = Table(
     Column("status", String(limits.MAX_STATUS), nullable=True),
     Column("rep_id", String(limits.MAX_REP_ID), nullable=True),
     Column("occurred_at", UTCDateTime(), nullable=False),
+    #: When the activity reached leadrouter; a touch dated later than this counts as made on arrival.
+    Column("received_at", UTCDateTime(), nullable=True),
     Index("ix_touches_lead_id_occurred_at", "lead_id", "occurred_at"),
     Index("ix_touches_occurred_at", "occurred_at"),
 )

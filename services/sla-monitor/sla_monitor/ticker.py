@@ -2,14 +2,16 @@
 
 It finds due work through the ``(partition, next_action_at)`` index, never by scanning all clocks, and only for
 the partitions this instance owns in the consumer group, so two instances split the clocks and a survivor
-takes over a dead instance's clocks after the rebalance. It sleeps until the earliest due time (at most
-``max_sleep``) and is woken early when a clock changes.
+takes over a dead instance's clocks after the rebalance. A clock that cannot be processed is quarantined and the
+rest of the batch fires; a batch that meets a clock changed since it was read (``StaleClock``) is redone. It
+sleeps until the earliest due time (at most ``max_sleep``) and is woken early when a clock changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,8 +21,8 @@ from shared.logging import get_logger
 from shared.workers import Worker
 from sla_monitor import tables
 from sla_monitor.alerts import collect
-from sla_monitor.clock_store import clock_from_row, policy_of, save_clocks
-from sla_monitor.domain.clock import Breached, Met, Recycled, Warned, tick
+from sla_monitor.clock_store import Quarantined, StaleClock, advance, save_clocks
+from sla_monitor.domain.clock import Breached, Met, Recycled, ResponseClock, Warned, tick
 from sla_monitor.metrics import ALERT_LATENESS, ALERTS
 
 log = get_logger(__name__)
@@ -50,6 +52,16 @@ class Ticker(Worker):
         partitions = self._partitions()
         if not partitions:
             return 0
+        try:
+            fired = await self._fire_batch(partitions)
+        except StaleClock:
+            log.info("sla.ticker_batch_redone", reason="a clock changed while the batch was being fired")
+            return self._batch_size  # come back at once and read the batch afresh
+        if fired:
+            self._after_fire()
+        return fired
+
+    async def _fire_batch(self, partitions: frozenset[int]) -> int:
         now = self._clock.now()
         c = tables.clocks
         async with self._session_factory.begin() as session:
@@ -58,22 +70,24 @@ class Ticker(Worker):
                 .order_by(c.c.next_action_at).limit(self._batch_size)
                 .with_for_update(skip_locked=True))).all()
             alerts = await collect(session, now=now)
-            changes = []
+            changes: list[tuple[Any, ResponseClock | Quarantined, str | None]] = []
+            fired: list[tuple[str, float | None]] = []
             for row in rows:
-                clock, happened = tick(clock_from_row(row), policy_of(row), now=now)
+                clock, happened = advance(row, lambda clock, policy: tick(clock, policy, now=now))
                 notes = []
                 for happening in happened:
                     kind = _KIND[type(happening)]
-                    ALERTS.labels(kind=kind).inc()
                     notes.append(f"{kind}" + (f" level {happening.level}" if isinstance(happening, Breached) else ""))
-                    if isinstance(happening, Breached | Warned):
-                        ALERT_LATENESS.observe((now - row.next_action_at).total_seconds())
+                    lateness = (now - row.next_action_at).total_seconds()
+                    fired.append((kind, lateness if isinstance(happening, Breached | Warned) else None))
                 changes.append((row, clock, ", ".join(notes) or None))
                 alerts.add(row, happened)
             await save_clocks(session, changes, now=now)
             await alerts.write(session)
-        if rows:
-            self._after_fire()
+        for kind, lateness in fired:  # counted once the batch is stored, so a redone batch is not counted twice
+            ALERTS.labels(kind=kind).inc()
+            if lateness is not None:
+                ALERT_LATENESS.observe(lateness)
         return len(rows)
 
     async def idle_seconds(self) -> float:

@@ -105,7 +105,8 @@ def activity(lead_id: str, activity_id: str, *, at: datetime | None = None, kind
              direction: str | None = "outbound", status: str | None = None) -> CloudEvent:
     now = datetime.now(UTC)
     data = ActivityRecorded(lead_id=lead_id, activity_id=activity_id, type=kind, direction=direction,  # type: ignore[arg-type]
-                            rep_id="rep-a", occurred_at=at or now, status=status, received_at=now)
+                            rep_id="rep-a", occurred_at=at or now, status=status,
+                            received_at=max(now, at or now))  # reported no earlier than it happened
     return CloudEvent.wrap(data, source="test/intake")
 
 

@@ -7,8 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from lead_router.domain.config import Rep, Team
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from shared.events.weekdays import weekday_of
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def unavailable_reason(rep: Rep, team: Team, state: RepState, now: datetime) -> 
         return f"{rep.id} at capacity ({state.open_leads}/{capacity} open leads)"
     if team.working_hours is not None:
         local = now.astimezone(ZoneInfo(rep.timezone))
-        hours = team.working_hours.days.get(_WEEKDAYS[local.weekday()])  # type: ignore[call-overload]
+        hours = team.working_hours.days.get(weekday_of(local))
         clock = local.strftime("%H:%M")
         if hours is None or not (hours[0] <= clock < hours[1]):
             return f"{rep.id} outside working hours ({clock} {rep.timezone})"

@@ -12,11 +12,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.events import limits
+from shared.events.leads import Urgency
+from shared.events.weekdays import Weekday
 from shared.validation import TimeZone, errors_with_paths
 
 Strategy = Literal["round_robin", "weighted", "least_loaded"]
-Urgency = Literal["hot", "warm", "cold"]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class _Strict(BaseModel):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from shared.events.weekdays import weekday_of
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class BusinessCalendar:
             return []
         zone = ZoneInfo(self.timezone)
         # In UTC, so that adding a timedelta counts real elapsed time across daylight-saving changes.
-        spans = self.hours.get(WEEKDAYS[day.weekday()], [])
+        spans = self.hours.get(weekday_of(day), [])
         return [(datetime.combine(day, opens, zone).astimezone(UTC),
                  datetime.combine(day, closes, zone).astimezone(UTC)) for opens, closes in spans]
 

@@ -1,10 +1,13 @@
 """The response clock of one assignment, as a pure state machine.
 
 ``running → met | breached | cancelled``. A running clock warns once at ``warn_at`` and breaches once at
-``due_at``; the first outbound touch at or after the assignment meets it. After a breach, escalation levels
-fire while the lead stays untouched. After the first response, the follow-up cadence counts outbound
-touches: a gap longer than ``max_gap`` is a follow-up breach, and a cadence that ends without a reply
-recycles the lead to nurture. ``next_action_at`` is the next moment ``tick`` has something to do (None: never).
+``due_at``; the first outbound touch at or after the assignment meets it. CRMs report whole seconds and their
+clocks drift, so a touch dated up to ``skew`` before the assignment counts (as made at the assignment), and a
+touch dated after it reached us (a meeting booked for next week) counts as made when it arrived. After a
+breach, escalation levels fire while the lead stays untouched. After the first response, the follow-up
+cadence counts outbound touches: a gap longer than ``max_gap`` is a follow-up breach, and a cadence that ends
+without a reply recycles the lead to nurture. ``next_action_at`` is the next moment ``tick`` has something to
+do (None: never).
 """
 
 from __future__ import annotations
@@ -101,17 +104,40 @@ def start_clock(policy: Policy, *, assigned_at: datetime, received_at: datetime 
     return ResponseClock(assigned_at=assigned_at, started_at=started_at, due_at=due_at, warn_at=warn_at)
 
 
-def record_touch(clock: ResponseClock, policy: Policy, *, at: datetime, outbound: bool,
-                 reply: bool = False) -> tuple[ResponseClock, list[Happening]]:
+#: How far before the assignment a touch may be dated and still count, unless the caller says otherwise.
+DEFAULT_TOUCH_SKEW = timedelta(seconds=5)
+
+
+def touch_moment(clock: ResponseClock, *, at: datetime, received_at: datetime | None = None,
+                 skew: timedelta = DEFAULT_TOUCH_SKEW) -> datetime | None:
+    """When a touch dated ``at`` and arrived at ``received_at`` counts as made; None when it predates the clock.
+
+    A touch dated after its arrival (scheduled in the CRM ahead of time) counts as made when it arrived; a touch
+    dated within ``skew`` before the assignment counts as made at the assignment (the CRM's clock runs behind or
+    rounds down to whole seconds)."""
+    if received_at is not None and at > received_at:
+        at = received_at
+    if at < clock.assigned_at - skew:
+        return None
+    return max(at, clock.assigned_at)
+
+
+def record_touch(clock: ResponseClock, policy: Policy, *, at: datetime, outbound: bool, reply: bool = False,
+                 received_at: datetime | None = None,
+                 skew: timedelta = DEFAULT_TOUCH_SKEW) -> tuple[ResponseClock, list[Happening]]:
     """Apply a CRM activity: an outbound touch (call, email, meeting, sms) or an inbound reply/qualifying status.
+
+    ``at`` is when the CRM says it happened, ``received_at`` when it reached leadrouter; see ``touch_moment``.
 
     A touch after the window first breaches a clock that was still running (the breach happened first);
     it then records the late response but is not ``sla.met``. A touch that happened within the window but
     reached the monitor after the breach had fired (a slow CRM webhook) still meets the clock: the breach
     alert stays in its history, and ``sla.met`` tells ops the lead was answered in time after all.
     """
-    if clock.cancelled_at is not None or at < clock.assigned_at or not (outbound or reply):
+    moment = touch_moment(clock, at=at, received_at=received_at, skew=skew)
+    if clock.cancelled_at is not None or moment is None or not (outbound or reply):
         return clock, []
+    at = moment
     happened: list[Happening] = []
     if clock.state == "running" and at > clock.due_at:
         clock, happened = tick(clock, policy, now=at)
@@ -162,11 +188,3 @@ def cancel(clock: ResponseClock, *, at: datetime) -> ResponseClock:
     if clock.state == "running":
         return replace(clock, state="cancelled", cancelled_at=at, follow_up=None)
     return replace(clock, cancelled_at=at, follow_up=None if clock.follow_up == "active" else clock.follow_up)
-
-
-def is_closed(clock: ResponseClock, policy: Policy) -> bool:
-    return clock.next_action_at(policy) is None and clock.state != "running"
-
-
-def seconds_late(clock: ResponseClock, now: datetime) -> float:
-    return max(0.0, (now - clock.due_at) / timedelta(seconds=1))

@@ -1,23 +1,52 @@
-"""Durations as people write them: ``45s``, ``30m``, ``24h``, ``3d``, ``1h30m``, or a number of seconds."""
+"""Durations as people write them: ``45s``, ``30m``, ``24h``, ``3d``, ``1h30m``, or a number of seconds.
+
+Every duration is at most ``MAX_DURATION`` (365 days): anything longer is a typo, and unbounded ones overflow
+date arithmetic later, when a clock is started or fired rather than when the document is saved.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Any
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=365)
 
 
 def parse_duration(value: Any) -> timedelta:
     """Parse ``value``; raise ``ValueError`` with an example when it is not a duration."""
     if isinstance(value, timedelta):
-        return value
+        seconds = value.total_seconds()
+    else:
+        seconds = _seconds(value)
+    if math.isnan(seconds):
+        raise ValueError(f"{_shown(value)} is not a number; write e.g. 30m, 24h, 3d or a number of seconds")
+    if seconds < 0:
+        raise ValueError(f"{_shown(value)} is negative; a duration must be zero or more")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{_shown(value)} is longer than {MAX_DURATION.days} days, the longest duration allowed")
+    return timedelta(seconds=seconds)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10**40:
+        return "a number that large"  # repr() of an integer with thousands of digits raises
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _seconds(value: Any) -> float:
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
+        raise ValueError(f"{_shown(value)} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
     if isinstance(value, int | float):
-        seconds = float(value)
+        # float() of an integer with thousands of digits raises; anything that large is simply too long
+        if isinstance(value, float) or abs(value) < 10**20:
+            seconds = float(value)
+        else:
+            seconds = math.inf if value > 0 else -math.inf
     elif isinstance(value, str) and value.strip():
         text = value.strip().lower()
         if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -25,13 +54,11 @@ def parse_duration(value: Any) -> timedelta:
         else:
             parts = _PART.findall(text)
             if not parts or _PART.sub("", text).strip():
-                raise ValueError(f"{value!r} is not a duration; write e.g. 45s, 30m, 24h, 3d or 1h30m")
+                raise ValueError(f"{_shown(value)} is not a duration; write e.g. 45s, 30m, 24h, 3d or 1h30m")
             seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
     else:
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
-    if seconds < 0:
-        raise ValueError(f"{value!r} is negative; a duration must be zero or more")
-    return timedelta(seconds=seconds)
+        raise ValueError(f"{_shown(value)} is not a duration; write e.g. 30m, 24h, 3d or a number of seconds")
+    return seconds
 
 
 def format_duration(delta: timedelta) -> str:

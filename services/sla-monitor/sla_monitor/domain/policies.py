@@ -10,21 +10,36 @@ policies:
     escalation: [{after: 30m, reassign: true}]    # level 2, 3, ... after the breach, while untouched
     follow_up: {touches: 5, within: 14d, max_gap: 3d}
 ```
+Every duration is at most 365 days and every list is bounded, so a document that validates can always be
+computed with: a clock's due time, escalations and cadence never overflow when the clock is started or fired.
 """
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from shared.events.leads import Urgency
+from shared.events.weekdays import WEEKDAYS, Weekday
 from shared.validation import TimeZone, errors_with_paths
-from sla_monitor.domain.calendars import WEEKDAYS, BusinessCalendar
+from sla_monitor.domain.calendars import BusinessCalendar
 from sla_monitor.domain.durations import format_duration, parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
-Urgency = Literal["hot", "warm", "cold"]
+URGENCIES: tuple[str, ...] = Urgency.__args__  # type: ignore[attr-defined]
+MAX_ESCALATION_LEVELS = 10
+MAX_HOLIDAYS = 366
 
 
 class _Strict(BaseModel):
@@ -44,8 +59,18 @@ def _parse_span(span: str) -> tuple[time, time]:
 
 class BusinessHours(_Strict):
     timezone: TimeZone
-    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], str | list[str]]
-    holidays: list[date] = Field(default_factory=list)
+    hours: dict[Weekday, str | Annotated[list[str], Field(max_length=12)]]
+    holidays: Annotated[list[date], Field(max_length=MAX_HOLIDAYS)] = Field(default_factory=list)
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _dates_only(cls, holidays: Any) -> Any:
+        # YAML reads an unquoted 2026-12-25 as a date, 2026-12-25 10:00 as a datetime and 20261225 as a number
+        if isinstance(holidays, list):
+            for day in holidays:
+                if isinstance(day, datetime) or not isinstance(day, date | str):
+                    raise ValueError(f"{str(day)[:40]!r} is not a day; write holidays as dates like 2026-12-25")
+        return holidays
 
     @field_validator("hours")
     @classmethod
@@ -64,6 +89,14 @@ class BusinessHours(_Strict):
         assert set(parsed) <= set(WEEKDAYS)
         return BusinessCalendar(self.timezone, parsed, frozenset(self.holidays))
 
+    def weekly_working_time(self) -> timedelta:
+        total = timedelta(0)
+        for spans in self.hours.values():
+            for opens, closes in (_parse_span(span) for span in ([spans] if isinstance(spans, str) else spans)):
+                total += timedelta(hours=closes.hour - opens.hour, minutes=closes.minute - opens.minute,
+                                   seconds=closes.second - opens.second)
+        return total
+
 
 class EscalationLevel(_Strict):
     after: Duration  # counted from the breach
@@ -81,8 +114,18 @@ class Policy(_Strict):
     warn_before: Duration | None = None
     business_hours: BusinessHours | None = None
     clock_starts: Literal["assigned", "received", "captured"] = "assigned"
-    escalation: list[EscalationLevel] = Field(default_factory=list)
+    escalation: Annotated[list[EscalationLevel], Field(max_length=MAX_ESCALATION_LEVELS)] = Field(
+        default_factory=list)
     follow_up: FollowUp | None = None
+
+    @model_validator(mode="after")
+    def _reachable_in_business_hours(self) -> Policy:
+        if self.business_hours is not None:
+            weekly = self.business_hours.weekly_working_time()
+            if self.first_response > 52 * weekly:
+                raise ValueError(f"first_response needs more than a year of these business hours "
+                                 f"({format_duration(weekly)} a week); shorten it or widen the hours")
+        return self
 
     @field_validator("first_response")
     @classmethod
@@ -105,7 +148,7 @@ class PolicySet(_Strict):
     @field_validator("policies")
     @classmethod
     def _all_urgencies(cls, policies: dict[str, Policy]) -> dict[str, Policy]:
-        missing = [u for u in ("hot", "warm", "cold") if u not in policies]
+        missing = [u for u in URGENCIES if u not in policies]
         if missing:
             raise ValueError(f"a policy is needed for every urgency; missing: {', '.join(missing)}")
         for name, policy in policies.items():
