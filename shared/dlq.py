@@ -62,8 +62,8 @@ async def _read(settings: KafkaSettings, topics: Sequence[str], *, group_id: str
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group_id,
                                 client_id=f"{settings.kafka_client_id}-dlq", enable_auto_commit=False,
                                 auto_offset_reset="earliest", fetch_max_wait_ms=5)
-    await consumer.start()
     try:
+        await consumer.start()
         existing = await consumer.topics()
         partitions = [TopicPartition(dlq, p) for dlq in sorted({dead_letter_topic(t) for t in topics})
                       if dlq in existing for p in sorted(consumer.partitions_for_topic(dlq) or ())]

@@ -67,7 +67,14 @@ def run_service(*, name: str, argv: list[str], load_settings: Callable[[], S],
         log.info("migrations.applied", service=name)
         return
     if command in ("dlq-status", "dlq-replay") and consumer_group:
-        result = asyncio.run(_dlq_command(command, settings, consumer_group, consumed_topics))
+        from aiokafka.errors import KafkaError
+
+        try:
+            result = asyncio.run(_dlq_command(command, settings, consumer_group, consumed_topics))
+        except KafkaError as exc:
+            print(f"{name}: {command}: cannot reach Kafka at {settings.kafka_bootstrap_servers} "  # noqa: T201
+                  f"({type(exc).__name__}); is the broker (`make run`) up?", file=sys.stderr)
+            sys.exit(1)
         print(json.dumps(result, indent=2))  # noqa: T201
         return
     if command != "serve":

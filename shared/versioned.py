@@ -42,6 +42,10 @@ class Version(Generic[T]):
     document: dict[str, Any]
 
 
+class StoredDocumentInvalid(Exception):
+    """The newest stored version does not validate under today's rules (stored by an older release)."""
+
+
 class SeedError(RuntimeError):
     """The seed file cannot start an empty store (missing or invalid); the message says which and how to fix it."""
 
@@ -126,7 +130,17 @@ class VersionedDocuments(Generic[T]):
                 raise FileNotFoundError(f"Nothing is stored yet and {path} does not exist.")
             await self.save(session, document, origin="file", now=now)
             return "seeded"
-        stored = await self.load(session, newest)
+        try:
+            stored = await self.load(session, newest)
+        except ValueError as exc:
+            # Stored under older, looser rules (say a duration beyond today's bound): it cannot be used. The file,
+            # which has just validated, becomes the next version; without a file the operator must fix it first.
+            if document is None:
+                raise StoredDocumentInvalid(f"version {newest} no longer validates: {exc}") from None
+            await self.save(session, document, origin="file", now=now)
+            log.warning("documents.stored_invalid_replaced", table=self.table.name, version=newest,
+                        path=str(path), problem=str(exc))
+            return "replaced"
         return "differs" if document is not None and stored is not None and stored.document != document else "kept"
 
     async def seed_from_file(self, session_factory: async_sessionmaker[AsyncSession], path: str | Path, *,
@@ -137,6 +151,9 @@ class VersionedDocuments(Generic[T]):
                 outcome = await self.seed(session, path, now=now)
         except FileNotFoundError:
             raise SeedError(f"No {what} is stored and {path} does not exist; set {setting} to a {what} file.") from None
+        except StoredDocumentInvalid as exc:
+            raise SeedError(f"The stored {what} {exc}; point {setting} at a valid {what} file, which then becomes "
+                            "the next version.") from None
         except ValueError as exc:  # the parser's InvalidDocument / InvalidPolicies
             raise SeedError(f"The {what} in {path} is invalid: {exc}") from None
         if outcome == "seeded":

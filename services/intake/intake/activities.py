@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import tables
 from intake.leads import EVENT_SOURCE, lead_exists, lead_id_for_email
 from shared.events import ActivityRecorded, CloudEvent, limits
-from shared.events.activities import ActivityType, Direction
+from shared.events.activities import TOUCH_TYPES, ActivityType, Direction
 from shared.outbox import add_to_outbox
 
 
@@ -52,7 +52,7 @@ class ActivitySubmission(BaseModel):
             raise ValueError("An activity needs lead_id or email to find its lead.")
         if self.type == "status_change" and not self.status:
             raise ValueError("A status_change activity needs a status.")
-        if self.type in {"call", "email", "meeting", "sms"} and self.direction is None:
+        if self.type in TOUCH_TYPES and self.direction is None:
             raise ValueError(f"A {self.type} activity needs a direction: outbound or inbound.")
         return self
 

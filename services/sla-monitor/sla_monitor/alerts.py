@@ -69,8 +69,9 @@ def slack_message(event: CloudEvent, *, now: datetime) -> dict[str, str]:
     Every value from the event is escaped (``sla_monitor.escaping.slack_text``): lead text is typed by
     whoever filled in a form, and must not mention a channel, make a link or format the message."""
     data = event.data
-    title = {"sla.breached": "SLA breached", "sla.warning": "SLA due soon", "sla.met": "SLA met",
-             "lead.recycled": "Lead recycled to nurture"}.get(event.type, slack_text(event.type))
+    title = {SlaBreached.event_type: "SLA breached", SlaWarning.event_type: "SLA due soon",
+             SlaMet.event_type: "SLA met", LeadRecycled.event_type: "Lead recycled to nurture",
+             }.get(event.type, slack_text(event.type))
     if data.get("level", 1) > 1:
         title += f" (escalation level {slack_text(data['level'])})"
     lead = slack_text(data.get("lead_name") or data["lead_id"])

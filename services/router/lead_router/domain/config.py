@@ -111,7 +111,7 @@ class Match(_Strict):
 
 
 class Rule(_Strict):
-    id: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=limits.MAX_RULE_ID)
     priority: int = Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     match: Match = Match()
     team: str
