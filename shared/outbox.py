@@ -113,7 +113,7 @@ class OutboxRelay(Worker):
 
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], table: Table,
                  publisher: EventPublisher, poll_interval: float = 0.5, batch_size: int = 200,
-                 lease_seconds: float = 30.0, marks_table: Table | None = None,
+                 lease_seconds: float = 5.0, marks_table: Table | None = None,
                  end_offsets: EndOffsets | None = None, broker_check_interval: float = 30.0,
                  on_broker_behind: Callable[[Sequence[str]], Awaitable[None]] | None = None,
                  clock: Clock | None = None) -> None:
@@ -292,5 +292,6 @@ def service_relay(settings: ServiceSettings, *, session_factory: async_sessionma
 
     return OutboxRelay(session_factory=session_factory, table=table, publisher=publisher,
                        poll_interval=settings.outbox_poll_interval, marks_table=marks_table,
+                       lease_seconds=settings.outbox_lease_seconds,
                        end_offsets=read_end_offsets, broker_check_interval=settings.outbox_broker_check_seconds,
                        on_broker_behind=recreate_topics, clock=clock)

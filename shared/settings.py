@@ -45,6 +45,9 @@ class ServiceSettings(KafkaSettings):
     host: str = "127.0.0.1"
     #: Seconds between outbox polls when nothing wakes the relay earlier.
     outbox_poll_interval: float = 0.5
+    #: How long a relay's claim on the head of the outbox lasts. A relay that dies holding it (kill -9, a lost
+    #: node) delays publishing by at most this long; a publish must finish within half of it or is retried.
+    outbox_lease_seconds: float = Field(default=5, ge=1, le=300)
     #: Published outbox rows are kept this long, so they can be re-published if the broker lost them.
     outbox_retention_days: float = Field(default=7, gt=0)
     #: How often the relay compares the broker's end offsets with what it published (a restarted broker).

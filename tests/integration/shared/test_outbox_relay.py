@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -136,3 +136,37 @@ async def test_offsets_that_go_back_on_publishing_reveal_a_restarted_broker_befo
     assert await relay.publish_pending() == 2  # acknowledged from offset 0 again: not past the mark of 0
     assert await relay.publish_pending() == 7  # so everything retained goes out again, in order
     assert publisher.sent == [e.id for e in after] + [e.id for e in before + after]
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+async def test_a_relay_killed_holding_the_head_delays_the_next_one_by_the_lease_only(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """kill -9 between claiming and publishing: the restarted process waits out OUTBOX_LEASE_SECONDS (5 s by
+    default, so a crash costs seconds, not half a minute of a 30-minute window), then publishes everything."""
+    from shared.outbox import service_relay
+    from shared.settings import ServiceSettings
+
+    lease = ServiceSettings(admin_token="t").outbox_lease_seconds
+    assert lease <= 5
+    clock = _Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    events = [_activity("lead-lease", f"a{i}") for i in range(3)]
+    await _queue(session_factory, events)
+    dead = OutboxRelay(session_factory=session_factory, table=outbox, publisher=_Publisher(),  # type: ignore[arg-type]
+                       marks_table=marks, clock=clock, lease_seconds=lease)
+    assert len(await dead._claim()) == 3  # claimed, then the process died before publishing
+
+    publisher = _Publisher()
+    restarted = service_relay(ServiceSettings(admin_token="t"), session_factory=session_factory, table=outbox,
+                              marks_table=marks, publisher=publisher, clock=clock)  # type: ignore[arg-type]
+    clock.current += timedelta(seconds=lease - 0.5)
+    assert await restarted.publish_pending() == 0  # the dead relay's claim still stands
+    clock.current += timedelta(seconds=1)
+    assert await restarted.publish_pending() == 3
+    assert publisher.sent == [e.id for e in events]
