@@ -17,6 +17,19 @@ DEV_CREDENTIALS = {
     "INTAKE_API_KEYS": "dev:dev-key",
     "CRM_WEBHOOK_SECRET": "dev-secret",
     "ADMIN_TOKEN": "dev-admin",
+    # Integrations (CONTRACT.md "Integrations"): each provider's dev secret, so every endpoint answers locally.
+    "INTAKE_PUBLIC_URL": "http://127.0.0.1:8000",
+    "HUBSPOT_CLIENT_SECRET": "dev-hubspot-secret",
+    "SALESFORCE_OUTBOUND_TOKEN": "dev-salesforce",
+    "PIPEDRIVE_WEBHOOK_USER": "dev",
+    "PIPEDRIVE_WEBHOOK_PASSWORD": "dev-pipedrive",
+    "CLOSE_SIGNATURE_KEY": "6465762d636c6f73652d6b6579",
+    "GOOGLE_ADS_WEBHOOK_KEY": "dev-google-key",
+    "TYPEFORM_SECRET": "dev-typeform",
+    "TALLY_SIGNING_SECRET": "dev-tally",
+    "META_VERIFY_TOKEN": "dev-meta-verify",
+    "META_APP_SECRET": "dev-meta-secret",
+    "LINKEDIN_CLIENT_SECRET": "dev-linkedin",
 }
 
 

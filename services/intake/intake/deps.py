@@ -7,6 +7,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from pydantic import SecretStr
 
 from intake.settings import IntakeSettings
 from shared.http import Refusal, bearer_token, token_matches
@@ -80,3 +81,12 @@ def refuse_before_body(settings: IntakeSettings) -> Refusal:
 
 ApiClient = Annotated[str, Depends(require_api_key)]
 Reader = Annotated[str, Depends(require_reader)]
+
+
+def configured(secret: SecretStr | str | None, variable: str) -> str:
+    """The value of an integration's secret, or 404 naming the variable to set (the integration is off)."""
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if not value:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"This integration is not configured: set {variable} to enable it.")
+    return value

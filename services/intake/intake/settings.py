@@ -31,6 +31,33 @@ class IntakeSettings(ServiceSettings):
     #: An Idempotency-Key is remembered this long; a retry with the same key after that is a new request.
     idempotency_key_retention_days: float = Field(default=7, gt=0)
 
+    # Integrations (CONTRACT.md "Integrations"). An integration whose secret is unset answers 404 naming it.
+    #: The address providers call; used where a signature covers the URL (HubSpot v3). Unset: the request's own.
+    intake_public_url: str | None = None
+    hubspot_client_secret: SecretStr | None = None
+    #: Lets the HubSpot adapter look up the contact of a call, email or meeting (associations API).
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: str = "https://api.hubapi.com"
+    salesforce_outbound_token: SecretStr | None = None
+    #: When set, a Salesforce Outbound Message from any other org is refused.
+    salesforce_org_id: str | None = None
+    pipedrive_webhook_user: SecretStr | None = None
+    pipedrive_webhook_password: SecretStr | None = None
+    #: Hex, as Close shows it when the webhook subscription is created.
+    close_signature_key: SecretStr | None = None
+    google_ads_webhook_key: SecretStr | None = None
+    typeform_secret: SecretStr | None = None
+    tally_signing_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    meta_app_secret: SecretStr | None = None
+    meta_page_access_token: SecretStr | None = None
+    meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    linkedin_client_secret: SecretStr | None = None
+    linkedin_access_token: SecretStr | None = None
+    linkedin_api_url: str = "https://api.linkedin.com"
+    #: Field mapping of lead sources, per provider and form (see config/sources.yaml).
+    sources_config_path: str = "config/sources.yaml"
+
     @model_validator(mode="after")
     def _credentials_are_required(self) -> Any:
         if not self.api_keys:
