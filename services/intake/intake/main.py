@@ -8,14 +8,17 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import tables
+from intake import lead_fetches, tables
 from intake.activities import ActivitySubmission
 from intake.deps import refuse_before_body
 from intake.normalize import LeadSubmission
-from intake.routes import activities, leads
+from intake.routes import activities, lead_ads, leads
 from intake.settings import IntakeSettings
+from intake.sources.accept import SourceSubmission, accept_source_lead
 from shared import db
+from shared.clock import SystemClock
 from shared.http import guard, publish_schemas, service_app
 from shared.kafka import EventPublisher, ensure_topics
 from shared.logging import get_logger
@@ -42,7 +45,15 @@ def create_app(settings: IntakeSettings) -> FastAPI:
                           marks_table=tables.outbox_marks, publisher=publisher)
     retention = service_retention(settings, session_factory=session_factory, rules=retention_rules(settings))
 
-    supervisor = Supervisor({"outbox_relay": relay, "retention": retention})
+    clock = SystemClock()
+
+    async def accept_fetched(session: AsyncSession, submission: SourceSubmission) -> tuple[str, bool]:
+        return await accept_source_lead(session, submission, mapping=app.state.source_mapping, now=clock.now(),
+                                        duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+
+    fetcher = lead_fetches.service_fetcher(settings, session_factory=session_factory, accept=accept_fetched,
+                                           clock=clock, on_stored=relay.notify)
+    supervisor = Supervisor({"outbox_relay": relay, "retention": retention, "lead_fetches": fetcher})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,9 +76,11 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = service_app(title="leadrouter intake", lifespan=lifespan, engine=engine, publisher=publisher,
                       broker_required=False,
                       description="Accepts leads (web forms, badge scanners) and CRM activities.",
-                      supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay)
+                      supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay,
+                      lead_fetcher=fetcher)
     app.include_router(leads.router)
     app.include_router(activities.router)
+    app.include_router(lead_ads.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)
     batch_limit, body_limit = settings.intake_max_batch_bytes, settings.intake_max_body_bytes
     guard(app, refuse=refuse_before_body(settings),
