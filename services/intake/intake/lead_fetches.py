@@ -112,6 +112,11 @@ class LeadFetcher(Worker):
         self._status_at: datetime | None = None
         self.status = "ok"
 
+    def notices_stored(self) -> None:
+        """A webhook stored new notices: fetch them now (and count them again for readiness)."""
+        self._status_at = None
+        self.wake()
+
     @property
     def _fetchable(self) -> list[str]:
         return sorted(p for p in self._adapters if p in self._tokens)

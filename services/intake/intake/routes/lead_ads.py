@@ -87,5 +87,5 @@ async def _store_notices(request: Request, session: SessionDep, clock: ClockDep,
         new = await lead_fetches.record_notices(session, notices, now=clock.now())
     if new:
         LEAD_NOTICES.labels(provider=provider).inc(new)
-        request.app.state.lead_fetcher.wake()
+        request.app.state.lead_fetcher.notices_stored()
     return JSONResponse({"status": "accepted", "leads": len(notices), "new": new})
