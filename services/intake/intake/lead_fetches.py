@@ -235,7 +235,8 @@ class LeadFetcher(Worker):
         request = adapter.fetch_request(notice, token=self._tokens[row.provider])
         assert self._http is not None, "LeadFetcher.work() runs inside run()"
         try:
-            response = await self._http.get(request.url, params=dict(request.params), headers=dict(request.headers))
+            response = await self._http.get(request.url, params=dict(request.params) or None,
+                                            headers=dict(request.headers))
         except httpx.HTTPError as exc:  # timeouts, refused or reset connections (the message may name the URL)
             return FetchFailure(FailureKind.TRANSIENT, f"{type(exc).__name__} calling the {row.provider} API")
         try:

@@ -78,6 +78,7 @@ async def test_a_signed_notification_is_answered_at_once_and_the_response_fetche
     assert request.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert request.headers["x-restli-protocol-version"] == "2.0.0"
     assert request.headers["linkedin-version"] == linkedin.settings.linkedin_api_version
+    assert "fields=id,submittedAt," in request.url.query  # Rest.li projection, not percent-encoded
     assert "form:(hiddenFields,name,id,content)" in request.query_params["fields"]
 
     lead = (await linkedin.http.get(f"/v1/leads/{row.lead_id}")).json()

@@ -71,11 +71,12 @@ def test_a_malformed_notification_names_the_field(payload: object, field: str) -
 
 def test_the_fetch_reads_the_response_by_id_with_the_documented_headers() -> None:
     request = SYNC.fetch_request(NOTICE, token="li-token")
-    assert request.url == f"https://api.example/rest/leadFormResponses/{LINKEDIN_RESPONSE_ID}"
+    assert request.url == (f"https://api.example/rest/leadFormResponses/{LINKEDIN_RESPONSE_ID}"
+                           f"?fields={linkedin.RESPONSE_FIELDS}")
     assert request.headers["Authorization"] == "Bearer li-token"
     assert request.headers["LinkedIn-Version"] == "202601"
     assert request.headers["X-Restli-Protocol-Version"] == "2.0.0"
-    assert "formResponse" in request.params["fields"] and "form:(" in request.params["fields"]
+    assert "formResponse" in linkedin.RESPONSE_FIELDS and "form:(hiddenFields" in linkedin.RESPONSE_FIELDS
     assert "li-token" not in repr(request)
 
 

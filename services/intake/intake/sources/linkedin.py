@@ -125,9 +125,11 @@ class LinkedInLeadSync:
     token_variable: str = "LINKEDIN_ACCESS_TOKEN"
 
     def fetch_request(self, notice: LeadNotice, *, token: str) -> FetchRequest:
+        # The projection goes into the URL as it is: Rest.li reads its parentheses, colons and commas as structure,
+        # so they must not be percent-encoded the way query parameters are.
         return FetchRequest(
-            f"{self.api_url.rstrip('/')}/rest/leadFormResponses/{quote(notice.provider_lead_id, safe='')}",
-            {"fields": RESPONSE_FIELDS},
+            f"{self.api_url.rstrip('/')}/rest/leadFormResponses/{quote(notice.provider_lead_id, safe='')}"
+            f"?fields={RESPONSE_FIELDS}", {},
             {"Authorization": f"Bearer {token}", "LinkedIn-Version": self.api_version,
              "X-Restli-Protocol-Version": "2.0.0", "Accept": "application/json"})
 
