@@ -7,20 +7,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import lead_fetches, tables
 from intake.activities import ActivitySubmission
-from intake.deps import refuse_before_body
+from intake.deps import refuse_before_body, require_admin
+from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP, linked_handler
 from intake.normalize import LeadSubmission
-from intake.routes import activities, lead_ads, leads
+from intake.routes import activities, lead_ads, leads, unmatched
 from intake.settings import IntakeSettings
 from intake.sources.accept import SourceSubmission, accept_source_lead
 from shared import db
 from shared.clock import SystemClock
+from shared.dlq import dlq_router
 from shared.http import guard, publish_schemas, service_app
-from shared.kafka import EventPublisher, ensure_topics
+from shared.kafka import EventConsumer, EventPublisher, ensure_topics
 from shared.logging import get_logger
 from shared.outbox import service_relay
 from shared.retention import RetentionRule, outbox_and_inbox_rules, service_retention
@@ -32,9 +34,12 @@ log = get_logger(__name__)
 
 def retention_rules(settings: IntakeSettings) -> list[RetentionRule]:
     keys = tables.idempotency_keys
-    return [*outbox_and_inbox_rules(settings, outbox=tables.outbox),
+    parked = tables.unmatched_activities
+    return [*outbox_and_inbox_rules(settings, outbox=tables.outbox, processed_events=tables.processed_events),
             RetentionRule("idempotency_keys", keys, keys.c.created_at,
-                          timedelta(days=settings.idempotency_key_retention_days))]
+                          timedelta(days=settings.idempotency_key_retention_days)),
+            RetentionRule("unmatched_activities", parked, parked.c.received_at,
+                          timedelta(days=settings.unmatched_activity_retention_days))]
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
@@ -53,7 +58,17 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 
     fetcher = lead_fetches.service_fetcher(settings, session_factory=session_factory, accept=accept_fetched,
                                            clock=clock, on_stored=relay.notify)
-    supervisor = Supervisor({"outbox_relay": relay, "retention": retention, "lead_fetches": fetcher})
+
+    consumer = EventConsumer(
+        settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS, handler=linked_handler(),
+        session_factory=session_factory, processed_events=tables.processed_events, publisher=publisher,
+        after_commit=relay.notify)
+
+    # Learning a CRM id (lead.linked) waits while the broker is away, and fetching announced leads while the
+    # provider's API is (or the loop restarts); accepting leads and webhooks does not.
+    supervisor = Supervisor({"outbox_relay": relay, "retention": retention, "linked_consumer": consumer,
+                             "lead_fetches": fetcher},
+                            optional=frozenset({"linked_consumer", "lead_fetches"}))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +96,10 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(leads.router)
     app.include_router(activities.router)
     app.include_router(lead_ads.router)
+    app.include_router(unmatched.router)
+    app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
+                                  publisher=publisher), dependencies=[Depends(require_admin)],
+                       responses={401: {"description": "The admin bearer token is missing or wrong."}})
     publish_schemas(app, LeadSubmission, ActivitySubmission)
     batch_limit, body_limit = settings.intake_max_batch_bytes, settings.intake_max_body_bytes
     guard(app, refuse=refuse_before_body(settings),

@@ -1,7 +1,7 @@
 """lead fetches: leads announced by id only (Meta Lead Ads, LinkedIn Lead Sync), fetched durably
 
-Revision ID: 0003_lead_fetches
-Revises: 0002_outbox_lease_marks
+Revision ID: 0004_lead_fetches
+Revises: 0003_lead_identity
 Create Date: 2026-11-27
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision = '0003_lead_fetches'
-down_revision = '0002_outbox_lease_marks'
+revision = '0004_lead_fetches'
+down_revision = '0003_lead_identity'
 branch_labels = None
 depends_on = None
 
