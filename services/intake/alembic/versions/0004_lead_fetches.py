@@ -1,7 +1,7 @@
 """lead fetches: leads announced by id only (Meta Lead Ads, LinkedIn Lead Sync), fetched durably
 
 Revision ID: 0004_lead_fetches
-Revises: 0003_lead_identity
+Revises: 0003_lead_identity, 0003_source_leads
 Create Date: 2026-11-27
 """
 from alembic import op
@@ -10,7 +10,8 @@ import shared.db
 
 
 revision = '0004_lead_fetches'
-down_revision = '0003_lead_identity'
+# Also the merge point of the two 0003 branches (lead identity, source leads); the lead may re-chain them.
+down_revision = ('0003_lead_identity', '0003_source_leads')
 branch_labels = None
 depends_on = None
 
