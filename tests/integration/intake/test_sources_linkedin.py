@@ -83,6 +83,9 @@ async def test_a_signed_notification_is_answered_at_once_and_the_response_fetche
 
     lead = (await linkedin.http.get(f"/v1/leads/{row.lead_id}")).json()
     assert (lead["email"], lead["source"]) == ("ana.ruiz@example.com", "linkedin")
+    assert (lead["first_name"], lead["last_name"], lead["campaign"]) == ("Ana", "Ruiz", "Q2 CFO webinar")
+    assert lead["utm_source"] == "linkedin"  # a hidden field of the form
+    assert "51-500" in lead["notes"]  # an unmapped multiple-choice answer, by its option's text
     assert lead["captured_at"].startswith("2024-03-25T19:41:00")
     async with TopicReader(linkedin.kafka, topics.LEADS_RECEIVED) as reader:
         await reader.wait_for(lambda e: e.subject == row.lead_id)

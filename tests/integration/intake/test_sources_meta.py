@@ -86,6 +86,8 @@ async def test_a_signed_leadgen_is_answered_at_once_and_its_lead_fetched_stored_
 
     lead = (await meta.http.get(f"/v1/leads/{row.lead_id}")).json()
     assert lead["email"] == "joe@example.com" and lead["source"] == "meta"
+    assert (lead["first_name"], lead["last_name"], lead["campaign"]) == ("Joe", "Example", "Spring demo push")
+    assert "Honda" in lead["notes"]  # car_make: not a lead field, kept in the notes
     assert lead["captured_at"].startswith("2015-02-28T08:49:14")
     async with TopicReader(meta.kafka, topics.LEADS_RECEIVED) as reader:
         [event] = await reader.wait_for(lambda e: e.subject == row.lead_id)
