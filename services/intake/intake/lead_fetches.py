@@ -77,6 +77,7 @@ class FetchSchedule:
     auth_retry_seconds: float = 3600.0
     lease_seconds: float = 60.0
     timeout_seconds: float = 10.0
+    #: Fetches running at once per worker (each claimed and completed on its own).
     batch_size: int = 20
     #: Longest sleep between looks for due rows (a webhook wakes the worker at once anyway).
     poll_seconds: float = 5.0
@@ -108,6 +109,7 @@ class LeadFetcher(Worker):
         self._on_stored = on_stored
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._started = False
         self._status_at: datetime | None = None
         self.status = "ok"
@@ -128,6 +130,10 @@ class LeadFetcher(Worker):
             try:
                 await super().run()
             finally:
+                # A fetch cut short here is claimed again when its lease ends (its claim can no longer complete it).
+                for task in list(self._in_flight):
+                    task.cancel()
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
                 self._http = None
 
     async def work(self) -> bool:
@@ -137,11 +143,20 @@ class LeadFetcher(Worker):
         now = self._clock.now()
         if self._status_at is None or (now - self._status_at).total_seconds() >= self._schedule.status_seconds:
             await self.refresh_status()
-        rows, claim_id = await self._claim()
-        if not rows:
-            return False
-        await asyncio.gather(*(self._fetch(row, claim_id) for row in rows))
-        return len(rows) >= self._schedule.batch_size
+        free = self._schedule.batch_size - len(self._in_flight)
+        if free <= 0:
+            return False  # a finishing fetch wakes the worker
+        rows, claim_id = await self._claim(limit=free)
+        for row in rows:
+            # Each fetch runs on its own: a slow provider answer holds up no other fetch, nor the next claim.
+            task = asyncio.create_task(self._fetch(row, claim_id), name=f"lead_fetch:{row.provider}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return len(rows) == free
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self.wake()
 
     async def idle_seconds(self) -> float:
         """Until the next row is due (or its claim runs out), within ``[0.05, poll_seconds]``."""
@@ -193,8 +208,8 @@ class LeadFetcher(Worker):
         # The supervisor reports this loop as optional: anything but "ok" shows as "degraded: ..." (still ready).
         self.status = "; ".join(notes) if notes else "ok"
 
-    async def _claim(self) -> tuple[list[Any], str]:
-        """Lease up to ``batch_size`` due rows in one short transaction; rows another worker holds are skipped."""
+    async def _claim(self, *, limit: int) -> tuple[list[Any], str]:
+        """Lease up to ``limit`` due rows in one short transaction; rows another worker holds are skipped."""
         claim_id = str(uuid.uuid4())
         providers = self._fetchable
         if not providers:
@@ -210,7 +225,7 @@ class LeadFetcher(Worker):
                    .where(table.c.provider.in_(providers), table.c.state.in_([PENDING, FAILED]),
                           table.c.next_attempt_at <= now,
                           or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now))
-                   .order_by(table.c.next_attempt_at).limit(self._schedule.batch_size))
+                   .order_by(table.c.next_attempt_at).limit(limit))
             if dialect == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             rows = list((await session.execute(due)).all())

@@ -26,7 +26,7 @@ from tests.support import eventually, serve
 @dataclass
 class FakeProviderApi:
     """Answers ``GET {prefix}/{lead id}`` with the documented lead JSON; records every request; can be told to
-    fail (``fail_next`` answers of ``fail_status``/``fail_body``), to stall, or to answer an error for good."""
+    fail (``fail_next`` answers of ``fail_status``/``fail_body``) or to stall (all leads, or some)."""
 
     prefix: str
     leads: dict[str, dict[str, Any]]
@@ -36,12 +36,15 @@ class FakeProviderApi:
     fail_status: int = 500
     fail_body: Any = None
     delay: float = 0.0
+    #: Seconds to stall the answer for particular lead ids.
+    stall: dict[str, float] = field(default_factory=dict)
 
     def app(self) -> Starlette:
         async def lead(request: Request) -> Any:
             self.requests.append(request)
-            if self.delay:
-                await asyncio.sleep(self.delay)
+            delay = self.stall.get(request.path_params["lead_id"], self.delay)
+            if delay:
+                await asyncio.sleep(delay)
             if self.fail_next:
                 self.fail_next -= 1
                 if self.fail_body is None:

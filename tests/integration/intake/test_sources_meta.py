@@ -107,6 +107,29 @@ async def test_while_the_graph_api_fails_the_lead_waits_and_is_stored_once_it_re
     assert await count_rows(meta, tables.leads) == 1
 
 
+async def test_a_stalled_fetch_holds_up_neither_the_webhook_nor_the_other_leads(
+        meta: Intake, graph: FakeProviderApi) -> None:
+    graph.stall[META_LEADGEN_ID] = 3.0
+    graph.leads["555"] = {**copied(META_LEAD), "id": "555",
+                          "field_data": [{"name": "email", "values": ["bo@example.com"]}]}
+    started = time.monotonic()
+    first = await meta.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
+    assert first.status_code == 200 and time.monotonic() - started < 1.0  # not waiting on the Graph API
+    await eventually(lambda: _fetched(graph, META_LEADGEN_ID), what="the stalled fetch to start")
+    second = await meta.http.post("/v1/sources/meta", **signed(_webhook_for(["555"])))
+    assert second.status_code == 200 and time.monotonic() - started < 1.5
+
+    await settled_fetch(meta, "555", state="done", timeout=2.0)
+    assert time.monotonic() - started < 2.5  # while the first lead's answer is still on its way
+    assert [r.state for r in await fetch_rows(meta) if r.provider_lead_id == META_LEADGEN_ID] == ["pending"]
+    await settled_fetch(meta, META_LEADGEN_ID, state="done")
+    assert await count_rows(meta, tables.leads) == 2
+
+
+async def _fetched(graph: FakeProviderApi, lead_id: str) -> bool:
+    return bool(graph.fetched(lead_id))
+
+
 async def test_a_repeated_webhook_stores_and_fetches_nothing_new(meta: Intake, graph: FakeProviderApi) -> None:
     first = await meta.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
     row = await settled_fetch(meta, META_LEADGEN_ID, state="done")
