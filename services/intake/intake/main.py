@@ -36,11 +36,16 @@ log = get_logger(__name__)
 def retention_rules(settings: IntakeSettings) -> list[RetentionRule]:
     keys = tables.idempotency_keys
     parked = tables.unmatched_activities
+    fetches = tables.lead_fetches
     return [*outbox_and_inbox_rules(settings, outbox=tables.outbox, processed_events=tables.processed_events),
             RetentionRule("idempotency_keys", keys, keys.c.created_at,
                           timedelta(days=settings.idempotency_key_retention_days)),
             RetentionRule("unmatched_activities", parked, parked.c.received_at,
-                          timedelta(days=settings.unmatched_activity_retention_days))]
+                          timedelta(days=settings.unmatched_activity_retention_days)),
+            # Only fetches that are done: pending and failed ones are kept however old (the lead is not stored yet).
+            RetentionRule("lead_fetches", fetches, fetches.c.updated_at,
+                          timedelta(days=settings.lead_fetch_retention_days),
+                          keep_if=lambda: fetches.c.state != lead_fetches.DONE)]
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:

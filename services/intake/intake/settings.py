@@ -71,6 +71,8 @@ class IntakeSettings(ServiceSettings):
     lead_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     #: A worker holds a claimed fetch this long; another replica takes it over after that.
     lead_fetch_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    #: Done lead fetches are deleted after this long (a provider's later repeat is still recognised by its lead id).
+    lead_fetch_retention_days: float = Field(default=30, gt=0)
     #: Field mapping of lead sources, per provider and form (see config/sources.yaml).
     sources_config_path: str = "config/sources.yaml"
 

@@ -9,13 +9,17 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from intake import tables
+from intake.main import retention_rules
 from shared import topics
+from shared.db import create_engine, create_session_factory
 from shared.events import LeadReceived, parse_data
+from shared.retention import purge
 from tests.conftest import DatabaseFactory
 from tests.integration.intake.conftest import Intake, count_rows
 from tests.integration.intake.lead_ads_support import (
@@ -264,3 +268,44 @@ async def test_two_replicas_never_fetch_one_lead_twice(databases: DatabaseFactor
         await eventually(all_done, timeout=30, what="every lead to be fetched")
         assert sorted(r.path_params["lead_id"] for r in graph.requests) == sorted(lead_ids)
         assert await count_rows(first, tables.leads) == len(lead_ids)
+
+
+async def test_done_fetches_expire_and_a_later_repeat_still_stores_no_second_lead(
+        meta: Intake, graph: FakeProviderApi) -> None:
+    await meta.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
+    first = await settled_fetch(meta, META_LEADGEN_ID, state="done")
+    graph.fail_next, graph.fail_status, graph.fail_body = 1, 400, META_TOKEN_ERROR
+    payload = copied(META_WEBHOOK)
+    payload["entry"][0]["changes"][0]["value"]["leadgen_id"] = "777"
+    await meta.http.post("/v1/sources/meta", **signed(payload))
+    await settled_fetch(meta, "777", state="failed")
+
+    engine = create_engine(meta.settings.intake_database_url, schema=meta.settings.intake_database_schema)
+    try:
+        later = datetime.now(UTC) + timedelta(days=meta.settings.lead_fetch_retention_days + 1)
+        deleted = await purge(create_session_factory(engine), retention_rules(meta.settings), now=later)
+    finally:
+        await engine.dispose()
+    assert deleted["lead_fetches"] == 1
+    assert [r.provider_lead_id for r in await fetch_rows(meta)] == ["777"]  # the failed one is kept
+
+    again = await meta.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
+    assert again.json()["new"] == 1  # the notice is new again, but the lead is not
+    row = await settled_fetch(meta, META_LEADGEN_ID, state="done")
+    assert row.lead_id == first.lead_id and await count_rows(meta, tables.leads) == 1
+
+
+async def test_a_lead_refused_for_its_token_is_fetched_when_intake_starts_with_a_new_one(
+        databases: DatabaseFactory, kafka_bootstrap: str, graph: FakeProviderApi) -> None:
+    url = await new_database(databases)
+    async with provider_api(graph) as graph_url:
+        settings = {"meta_app_secret": APP_SECRET, "meta_graph_url": f"{graph_url}/v21.0"}
+        graph.fail_next, graph.fail_status, graph.fail_body = 1, 400, META_TOKEN_ERROR
+        async with intake_on(url, kafka_bootstrap, meta_page_access_token="expired-token", **settings) as intake:
+            await intake.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
+            failed = await settled_fetch(intake, META_LEADGEN_ID, state="failed")
+            assert failed.failure_kind == "auth" and failed.next_attempt_at > datetime.now(UTC) + timedelta(minutes=59)
+        async with intake_on(url, kafka_bootstrap, meta_page_access_token="new-token", **settings) as intake:
+            row = await settled_fetch(intake, META_LEADGEN_ID, state="done")
+            assert row.attempts == 2 and await count_rows(intake, tables.leads) == 1
+            assert graph.fetched(META_LEADGEN_ID)[-1].query_params["access_token"] == "new-token"
