@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -309,3 +310,19 @@ async def test_a_lead_refused_for_its_token_is_fetched_when_intake_starts_with_a
             row = await settled_fetch(intake, META_LEADGEN_ID, state="done")
             assert row.attempts == 2 and await count_rows(intake, tables.leads) == 1
             assert graph.fetched(META_LEADGEN_ID)[-1].query_params["access_token"] == "new-token"
+
+
+async def test_no_answer_of_a_fetched_lead_reaches_a_log_line_or_a_stored_reason(
+        meta: Intake, graph: FakeProviderApi, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    graph.leads["888"] = {**copied(META_LEAD), "id": "888", "field_data": [
+        {"name": "email", "values": ["zed@@example.com"]}, {"name": "phone_number", "values": ["+1 415 555 0188"]},
+        {"name": "full_name", "values": ["Zed Zebulon"]}]}
+    graph.leads["999"] = {**copied(META_LEAD), "id": "999", "field_data": [
+        {"name": "email", "values": ["yves@@example.com"]}, {"name": "full_name", "values": ["Yves Ygrec"]}]}
+    await meta.http.post("/v1/sources/meta", **signed(_webhook_for(["888", "999"])))
+    await settled_fetch(meta, "888", state="done")
+    refused = await settled_fetch(meta, "999", state="failed")
+    assert refused.failure_kind == "unmapped"
+    for text in (caplog.text, refused.last_error):
+        assert not [piece for piece in ("zed", "Zed", "yves", "Yves", "5550188", "555 0188") if piece in text], text
