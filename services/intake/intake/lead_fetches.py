@@ -50,8 +50,9 @@ PENDING, FAILED, DONE = "pending", "failed", "done"
 #: Kinds of failure retried when the service starts again: its token or its mapping may have been fixed.
 RETRIED_AT_START = (FailureKind.AUTH.value, FailureKind.UNMAPPED.value)
 
-#: Store a fetched lead (``accept_source_lead`` with the app's mapping); returns ``(lead_id, is_new)``.
-Accept = Callable[[AsyncSession, SourceSubmission], Awaitable[tuple[str, bool]]]
+#: Store a fetched lead (``accept_source_lead`` with the app's mapping); returns ``(lead_id, is_new)``, or
+#: ``(None, False)`` for a provider's test lead, checked but not stored.
+Accept = Callable[[AsyncSession, SourceSubmission], Awaitable[tuple[str | None, bool]]]
 
 
 async def record_notices(session: AsyncSession, notices: Iterable[LeadNotice], *, now: datetime) -> int:
@@ -285,9 +286,10 @@ class LeadFetcher(Worker):
             except SourceLeadInvalid as exc:
                 outcome = FetchFailure(FailureKind.UNMAPPED, _refusal(exc))
             else:
-                LEAD_FETCHES.labels(provider=row.provider, outcome="stored" if is_new else "duplicate").inc()
-                log.info("lead_fetch.stored", provider=row.provider, provider_lead_id=row.provider_lead_id,
-                         lead_id=lead_id, new=is_new, attempts=attempts)
+                outcome_name = "test_lead_not_stored" if lead_id is None else "stored" if is_new else "duplicate"
+                LEAD_FETCHES.labels(provider=row.provider, outcome=outcome_name).inc()
+                log.info(f"lead_fetch.{outcome_name}", provider=row.provider, provider_lead_id=row.provider_lead_id,
+                         lead_id=lead_id, attempts=attempts)
                 if is_new and self._on_stored is not None:
                     self._on_stored()
                 return

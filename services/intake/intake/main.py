@@ -17,7 +17,7 @@ from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP, linked_handler
 from intake.normalize import LeadSubmission
 from intake.routes import activities, lead_ads, leads, sources, unmatched
 from intake.settings import IntakeSettings
-from intake.sources.accept import SourceSubmission, accept_source_lead
+from intake.sources.accept import SourceSubmission, accept_source_lead, source_lead
 from intake.sources.mapping import load_mapping
 from shared import db
 from shared.clock import SystemClock
@@ -58,7 +58,10 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 
     clock = SystemClock()
 
-    async def accept_fetched(session: AsyncSession, submission: SourceSubmission) -> tuple[str, bool]:
+    async def accept_fetched(session: AsyncSession, submission: SourceSubmission) -> tuple[str | None, bool]:
+        if submission.is_test:  # checked against the mapping (a refusal is kept as failed), not stored nor routed
+            source_lead(submission, mapping=app.state.source_mapping, now=clock.now())
+            return None, False
         return await accept_source_lead(session, submission, mapping=app.state.source_mapping, now=clock.now(),
                                         duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
 
@@ -105,10 +108,10 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(activities.router)
     app.include_router(lead_ads.router)
     app.include_router(unmatched.router)
+    app.include_router(sources.router)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=[Depends(require_admin)],
                        responses={401: {"description": "The admin bearer token is missing or wrong."}})
-    app.include_router(sources.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)
     guard(app, refuse=refuse_before_body(settings), limit_for=body_limit(settings))
     return app

@@ -16,7 +16,8 @@ LEAD_NOTICES = Counter("leadrouter_intake_lead_notices_total",
 LEAD_NOTICES_REFUSED = Counter("leadrouter_intake_lead_notices_refused_total",
                                "Lead-source webhooks refused for a missing or wrong signature.", ["provider"])
 LEAD_FETCHES = Counter("leadrouter_intake_lead_fetches_total",
-                       "Lead fetch attempts by outcome: stored, duplicate, transient, auth, invalid, unmapped.",
+                       "Lead fetch attempts by outcome: stored, duplicate, test_lead_not_stored, transient, auth, "
+                       "invalid, unmapped.",
                        ["provider", "outcome"])
 LEAD_FETCHES_OPEN = Gauge("leadrouter_intake_lead_fetches_open",
                           "Lead fetches not done yet: pending (to fetch or retrying) and failed (kept with a reason).",

@@ -136,3 +136,12 @@ async def test_an_unset_secret_is_a_404_naming_the_variable(databases: DatabaseF
         assert post.status_code == 404 and "LINKEDIN_CLIENT_SECRET" in post.json()["detail"]
         assert get.status_code == 404 and "LINKEDIN_CLIENT_SECRET" in get.json()["detail"]
         assert await fetch_rows(intake) == []
+
+
+async def test_a_test_lead_is_fetched_and_checked_but_neither_stored_nor_published(
+        linkedin: Intake, api: FakeProviderApi) -> None:
+    api.leads[LINKEDIN_RESPONSE_ID]["testLead"] = True
+    await linkedin.http.post("/v1/sources/linkedin", **signed(copied(LINKEDIN_NOTIFICATION)))
+    row = await settled_fetch(linkedin, LINKEDIN_RESPONSE_ID, state="done")
+    assert row.lead_id is None and len(api.fetched(LINKEDIN_RESPONSE_ID)) == 1
+    assert await count_rows(linkedin, tables.leads) == 0 and await count_rows(linkedin, tables.outbox) == 0

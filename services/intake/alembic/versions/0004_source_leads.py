@@ -1,7 +1,7 @@
 """source_leads: a lead-source lead (Typeform, Tally, Google Ads, Zuddl, ...) by the provider's own id
 
-Revision ID: 0003_source_leads
-Revises: 0002_outbox_lease_marks
+Revision ID: 0004_source_leads
+Revises: 0003_lead_identity
 Create Date: 2026-11-27
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision = '0003_source_leads'
-down_revision = '0002_outbox_lease_marks'
+revision = '0004_source_leads'
+down_revision = '0003_lead_identity'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """lead fetches: leads announced by id only (Meta Lead Ads, LinkedIn Lead Sync), fetched durably
 
-Revision ID: 0004_lead_fetches
-Revises: 0003_lead_identity, 0003_source_leads
+Revision ID: 0005_lead_fetches
+Revises: 0004_source_leads
 Create Date: 2026-11-27
 """
 from alembic import op
@@ -9,9 +9,8 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision = '0004_lead_fetches'
-# Also the merge point of the two 0003 branches (lead identity, source leads); the lead may re-chain them.
-down_revision = ('0003_lead_identity', '0003_source_leads')
+revision = '0005_lead_fetches'
+down_revision = '0004_source_leads'
 branch_labels = None
 depends_on = None
 
