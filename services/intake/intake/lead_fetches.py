@@ -163,8 +163,8 @@ class LeadFetcher(Worker):
         """Until the next row is due (or its claim runs out), within ``[0.05, poll_seconds]``."""
         poll = self._schedule.poll_seconds
         providers = self._fetchable
-        if not providers:
-            return poll
+        if not providers or len(self._in_flight) >= self._schedule.batch_size:
+            return poll  # nothing to fetch, or every slot busy: a finishing fetch wakes the worker
         table, now = tables.lead_fetches, self._clock.now()
         open_rows = and_(table.c.provider.in_(providers), table.c.state.in_([PENDING, FAILED]),
                          table.c.next_attempt_at.is_not(None))
