@@ -252,9 +252,11 @@ class LeadFetcher(Worker):
         request = adapter.fetch_request(notice, token=self._tokens[row.provider])
         assert self._http is not None, "LeadFetcher.work() runs inside run()"
         try:
-            response = await self._http.get(request.url, params=dict(request.params) or None,
-                                            headers=dict(request.headers))
-        except httpx.HTTPError as exc:  # timeouts, refused or reset connections (the message may name the URL)
+            # One deadline for the whole exchange (httpx's timeouts are per phase): the fetch ends within its lease.
+            response = await asyncio.wait_for(
+                self._http.get(request.url, params=dict(request.params) or None, headers=dict(request.headers)),
+                timeout=self._schedule.timeout_seconds)
+        except (httpx.HTTPError, TimeoutError) as exc:  # refused or reset connections, timeouts (may name the URL)
             return FetchFailure(FailureKind.TRANSIENT, f"{type(exc).__name__} calling the {row.provider} API")
         try:
             body = response.json()

@@ -22,7 +22,7 @@ from shared.db import create_engine, create_session_factory
 from shared.events import LeadReceived, parse_data
 from shared.retention import purge
 from tests.conftest import DatabaseFactory
-from tests.integration.intake.conftest import Intake, count_rows
+from tests.integration.intake.conftest import Intake, count_rows, intake_settings
 from tests.integration.intake.lead_ads_support import (
     FakeProviderApi,
     fetch_rows,
@@ -326,3 +326,31 @@ async def test_no_answer_of_a_fetched_lead_reaches_a_log_line_or_a_stored_reason
     assert refused.failure_kind == "unmapped"
     for text in (caplog.text, refused.last_error):
         assert not [piece for piece in ("zed", "Zed", "yves", "Yves", "5550188", "555 0188") if piece in text], text
+
+
+async def test_a_fetch_cut_short_by_a_stopping_replica_is_taken_over_when_its_lease_ends(
+        databases: DatabaseFactory, kafka_bootstrap: str, graph: FakeProviderApi) -> None:
+    graph.stall[META_LEADGEN_ID] = 1.5  # the first replica stops while waiting for this answer
+    url = await new_database(databases)
+    async with provider_api(graph) as graph_url:
+        settings = {"meta_app_secret": APP_SECRET, "meta_page_access_token": PAGE_TOKEN,
+                    "meta_graph_url": f"{graph_url}/v21.0", "lead_fetch_timeout_seconds": 1.0,
+                    "lead_fetch_lease_seconds": 2.0}
+        async with intake_on(url, kafka_bootstrap, **settings) as first:
+            await first.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
+            await eventually(lambda: _fetched(graph, META_LEADGEN_ID), what="the first replica's fetch")
+            claimed_at = time.monotonic()
+        [row] = await fetch_rows(first)
+        assert row.state == "pending" and row.claimed_until is not None and row.attempts == 0
+        graph.stall.clear()
+        async with intake_on(url, kafka_bootstrap, **settings) as second:
+            row = await settled_fetch(second, META_LEADGEN_ID, state="done")
+            assert time.monotonic() - claimed_at >= 1.5  # not before the first replica's lease ran out
+            assert row.attempts == 1 and await count_rows(second, tables.leads) == 1
+            assert len(graph.fetched(META_LEADGEN_ID)) == 2
+
+
+def test_a_lease_shorter_than_two_fetch_timeouts_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="LEAD_FETCH_LEASE_SECONDS"):
+        intake_settings("sqlite+aiosqlite:///unused.db", "127.0.0.1:1", lead_fetch_timeout_seconds=10,
+                        lead_fetch_lease_seconds=15)
