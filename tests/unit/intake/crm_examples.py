@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 # --- Salesforce ------------------------------------------------------------------------------------------
@@ -42,7 +43,7 @@ def sf_field(name: str, value: str | None) -> str:
     return f'<sf:{name} xsi:nil="true"/>' if value is None else f"<sf:{name}>{value}</sf:{name}>"
 
 
-def sf_notification(notification_id: str, sobject_type: str, fields: dict[str, str | None]) -> str:
+def sf_notification(notification_id: str, sobject_type: str, fields: Mapping[str, str | None]) -> str:
     inner = "".join(sf_field(name, value) for name, value in fields.items())
     return (f"<Notification><Id>{notification_id}</Id>"
             f'<sObject xsi:type="sf:{sobject_type}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
