@@ -43,6 +43,9 @@ def test_a_pipedrive_lead_uuid_identifies_when_there_is_no_person() -> None:
     activity = to_activity(pd_activity(person_id=None, lead_id="46c3b0e1-db35-59ca-1828-4817378dff71"))
     assert isinstance(activity, CrmActivity) and activity.external_id == "46c3b0e1-db35-59ca-1828-4817378dff71"
     assert isinstance(to_activity(pd_activity(person_id=None)), Skipped)
+    wrapped = pd_activity()
+    wrapped["data"]["person_id"] = {"value": PD_PERSON_ID, "name": "Person Name"}
+    assert to_activity(wrapped) == to_activity(pd_activity())
 
 
 def test_times_with_an_offset_and_without_a_done_time_fall_back_in_order() -> None:

@@ -44,6 +44,11 @@ def _object(value: Any, field: str, *, required: bool = True) -> dict[str, Any]:
     return value
 
 
+def _id(value: Any) -> Any:
+    """An id as given, or the ``value`` of Pipedrive's ``{"value": id, "name": …}`` form of older payloads."""
+    return value.get("value") if isinstance(value, dict) else value
+
+
 def _is_true(value: Any) -> bool:
     return value is True or value == 1
 
@@ -85,7 +90,8 @@ def to_activity(payload: Any) -> Mapped:
         return Skipped(key, "the activity was already done (only the change to done is a touch)")
     if _is_true(data.get("is_deleted")):
         return Skipped(key, "the activity is deleted")
-    person = external_id(data.get("person_id"), "data.person_id") or external_id(data.get("lead_id"), "data.lead_id")
+    person = (external_id(_id(data.get("person_id")), "data.person_id")
+              or external_id(_id(data.get("lead_id")), "data.lead_id"))
     if person is None:
         return Skipped(key, "the activity has no person_id or lead_id")
     raw_type = data.get("type")
