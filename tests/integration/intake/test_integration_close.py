@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from intake import tables
+from shared import topics
+from shared.events import ActivityRecorded, parse_data
 from tests.conftest import DatabaseFactory
 from tests.integration.intake.conftest import Intake, count_rows
 from tests.integration.intake.crm_support import (
@@ -17,6 +19,7 @@ from tests.integration.intake.crm_support import (
     recorded_events,
     running_crm_intake,
 )
+from tests.support import TopicReader
 from tests.unit.intake.crm_examples import CLOSE_LEAD_ID, close_event, close_signed
 
 PATH = "/v1/integrations/close"
@@ -38,6 +41,10 @@ async def test_a_documented_call_event_is_recorded_once_for_the_close_lead(crm_i
     assert event["subject"] == lead_id == event["data"]["lead_id"]
     assert (event["data"]["type"], event["data"]["direction"], event["data"]["outcome"]) == (
         "call", "outbound", "vm-left")
+    async with TopicReader(crm_intake.kafka, topics.LEADS_ACTIVITY) as reader:
+        [published] = await reader.wait_for(lambda e: e.subject == lead_id and e.type == "activity.recorded")
+    data = parse_data(published)
+    assert isinstance(data, ActivityRecorded) and data.is_outbound_touch and data.lead_id == lead_id
     again = await crm_intake.http.post(PATH, **close_signed(CLOSE_KEY, close_event()))
     assert again.status_code == 200 and again.json()["activities"][0]["status"] == "duplicate"
     assert len(await recorded_events(crm_intake)) == 1 and await count_rows(crm_intake, tables.activities) == 1
