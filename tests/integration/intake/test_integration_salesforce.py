@@ -102,12 +102,12 @@ async def test_a_wrong_token_or_org_is_refused_and_nothing_is_stored(crm_intake:
     await new_lead(crm_intake, "cy@example.com", salesforce=SF_LEAD_ID)
     wrong_token = await crm_intake.http.post("/v1/integrations/salesforce/guess", content=_message(), headers=XML)
     other_org = await crm_intake.http.post(PATH, headers=XML, content=_message().replace(
-        b"00Dxx0000001gERAAY", b"00Dxx0000009zzzAAA"))
+        b"00Dxx0000001gEREAY", b"00Dxx0000009zzzAAA"))
     assert (wrong_token.status_code, other_org.status_code) == (401, 401)
     assert "OrganizationId" in other_org.json()["detail"]
     assert await count_rows(crm_intake, tables.activities) == 0 and await recorded_events(crm_intake) == []
     same_org_15 = await crm_intake.http.post(PATH, headers=XML, content=_message().replace(
-        b"00Dxx0000001gERAAY", b"00Dxx0000001gER"))
+        b"00Dxx0000001gEREAY", b"00Dxx0000001gER"))
     assert same_org_15.content == DOCUMENTED_ACK and await count_rows(crm_intake, tables.activities) == 2
 
 

@@ -34,8 +34,8 @@ from typing import Any
 
 # --- Salesforce ------------------------------------------------------------------------------------------
 
-SF_ORG_ID = "00Dxx0000001gERAAY"
-SF_LEAD_ID = "00Qxx0000012345AAA"
+SF_ORG_ID = "00Dxx0000001gEREAY"
+SF_LEAD_ID = "00Qxx0000012345EAA"
 SF_OWNER_ID = "005xx000001SvEDAA0"
 
 

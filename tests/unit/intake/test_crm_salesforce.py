@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from intake.crm import BadPayload, Skipped
-from intake.crm.salesforce import ACK, Notification, parse, same_org, to_activity
+from intake.crm.salesforce import ACK, Notification, id18, parse, same_org, to_activity
 from intake.identity import CrmActivity
 from tests.unit.intake.crm_examples import (
     SF_EMAIL_TASK,
@@ -102,9 +102,16 @@ def test_a_body_that_is_not_a_notifications_envelope_names_what_is_wrong(body: b
 
 def test_org_ids_compare_across_their_15_and_18_character_forms() -> None:
     assert same_org("00Dxx0000001gER", SF_ORG_ID) and same_org(SF_ORG_ID, "00Dxx0000001gER")
-    assert same_org(SF_ORG_ID, SF_ORG_ID[:15] + "aay")
+    assert same_org(SF_ORG_ID, SF_ORG_ID[:15] + SF_ORG_ID[15:].lower())
     assert not same_org("00Dxx0000001gEr", SF_ORG_ID)  # the 15 characters are case-sensitive
     assert not same_org("00Dxx0000002gERAAY", SF_ORG_ID) and not same_org("", SF_ORG_ID)
+
+
+def test_a_15_character_id_gets_its_documented_18_character_form_and_a_15_character_who_id_is_widened() -> None:
+    assert id18("001A0000006Vm9r") == "001A0000006Vm9rIAC"  # the example in Salesforce's help on 15/18 ids
+    assert id18(SF_ORG_ID) == SF_ORG_ID == id18(SF_ORG_ID[:15]) and id18("lead_x") == "lead_x"
+    [activity] = _mapped(sf_notification("04l1", "Task", {**sf_logged_call(), "WhoId": SF_LEAD_ID[:15]}))
+    assert isinstance(activity, CrmActivity) and activity.external_id == id18(SF_LEAD_ID[:15])
 
 
 def test_the_ack_is_the_documented_notifications_response() -> None:

@@ -17,7 +17,8 @@ Mapping (only the fields the message carries are read; pick them in the Outbound
   time the message arrived. ``ActivityDate`` is a task's due date and is not used.
 - ``Event`` -> an outbound meeting at ``StartDateTime`` (else ``ActivityDateTime``, else an all-day
   ``ActivityDate`` at 00:00 UTC, else ``CreatedDate``).
-- The person is ``WhoId`` (a Lead ``00Q…`` or Contact ``003…``): the lead's ``external_ids.salesforce``.
+- The person is ``WhoId`` (a Lead ``00Q…`` or Contact ``003…``, in its 18-character form, see ``id18``):
+  the lead's ``external_ids.salesforce``.
   ``rep_id`` = ``OwnerId``; ``outcome`` = ``CallDisposition``; ``status`` = ``Status``.
 - ``activity_id`` = ``salesforce:<the Task or Event Id>``: a retried notification carries the same record,
   and so does a Flow that fires again when the done task is edited, so one task is one activity. A message
@@ -125,6 +126,18 @@ def _notification(element: Element, index: int) -> Notification | Skipped:
     return Notification(id=notification_id, sobject_type=sobject_type, fields=fields)
 
 
+def id18(record_id: str) -> str:
+    """The 18-character form of a Salesforce id (the API's): a 15-character id (as shown in the UI's URLs)
+    plus its case checksum. Any other value is returned unchanged."""
+    if len(record_id) != 15 or not set(record_id) <= _ID_CHARS:
+        return record_id
+    suffix = ""
+    for start in (0, 5, 10):
+        bits = sum(1 << i for i, char in enumerate(record_id[start:start + 5]) if char.isupper())
+        suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits]
+    return record_id + suffix
+
+
 def same_org(given: str, configured: str) -> bool:
     """Whether two org ids name the same org: a 15-character id and its 18-character form (the same 15
     case-sensitive characters plus a case-insensitive checksum) are the same org."""
@@ -172,6 +185,7 @@ def to_activity(notification: Notification | Skipped, *, now: datetime) -> Mappe
         return Skipped(key, f"an sObject of type {notification.sobject_type or '(none)'!r}, not Task or Event")
     try:
         who = external_id(fields.get("WhoId"), "WhoId")
+        who = id18(who) if who else who
     except BadPayload as exc:
         return Skipped(key, f"WhoId: {exc}")
     if who is None:
