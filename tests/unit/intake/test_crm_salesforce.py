@@ -114,6 +114,14 @@ def test_a_15_character_id_gets_its_documented_18_character_form_and_a_15_charac
     assert isinstance(activity, CrmActivity) and activity.external_id == id18(SF_LEAD_ID[:15])
 
 
+def test_a_15_character_salesforce_id_given_at_intake_is_kept_in_its_18_character_form() -> None:
+    from intake.normalize import LeadSubmission
+
+    lead = LeadSubmission.model_validate({"email": "ana@example.com", "source": "web_form",
+                                          "external_ids": {"salesforce": SF_LEAD_ID[:15], "close": "lead_x"}})
+    assert lead.external_ids == {"salesforce": SF_LEAD_ID, "close": "lead_x"}
+
+
 def test_the_ack_is_the_documented_notifications_response() -> None:
     from xml.etree.ElementTree import fromstring
 
