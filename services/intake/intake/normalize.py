@@ -32,6 +32,15 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+def _lines(value: Any) -> Any:
+    """Multi-line text (notes): each line trimmed and its inner runs of white space folded, blank lines dropped,
+    the line breaks kept."""
+    if isinstance(value, str):
+        lines = (" ".join(line.split()) for line in value.splitlines())
+        return "\n".join(line for line in lines if line) or None
+    return value
+
+
 def _slug(value: Any) -> Any:
     value = _blank_to_none(value)
     if isinstance(value, str):
@@ -106,7 +115,8 @@ class LeadSubmission(BaseModel):
     campaign: Text = None
     event: Text = None
     captured_at: Annotated[datetime | None, Blank] = None
-    notes: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_NOTES)] | None, Blank] = None
+    notes: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_NOTES)] | None,
+                     BeforeValidator(_lines)] = None
     external_id: Text = None
     utm_source: Text = None
     utm_medium: Text = None
