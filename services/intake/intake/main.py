@@ -15,7 +15,7 @@ from intake.activities import ActivitySubmission
 from intake.deps import refuse_before_body, require_admin
 from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP, linked_handler
 from intake.normalize import LeadSubmission
-from intake.routes import activities, lead_ads, leads, sources, unmatched
+from intake.routes import activities, integrations, lead_ads, leads, sources, unmatched
 from intake.settings import IntakeSettings
 from intake.sources.accept import SourceSubmission, accept_source_lead, source_lead
 from intake.sources.mapping import load_mapping
@@ -108,6 +108,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(activities.router)
     app.include_router(lead_ads.router)
     app.include_router(unmatched.router)
+    app.include_router(integrations.router)
     app.include_router(sources.router)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=[Depends(require_admin)],
@@ -125,6 +126,8 @@ def body_limit(settings: IntakeSettings) -> Callable[[str], int]:
     def limit_for(path: str) -> int:
         if path.endswith("/batch"):
             return batch
-        return source if path.startswith("/v1/sources/") else single
+        if path.startswith("/v1/sources/"):
+            return source
+        return integrations.body_limit(path, single)
 
     return limit_for

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from intake.crm.salesforce import id18
 from shared.events import LeadFields, limits
 from shared.events.crm import ExternalIds
 
@@ -123,6 +124,14 @@ class LeadSubmission(BaseModel):
     #: CRM name -> that CRM's id for this person (JSON only), e.g. ``{"hubspot": "901"}``.
     external_ids: Annotated[ExternalIds, BeforeValidator(lambda v: {} if v is None else v)] = Field(
         default_factory=dict)
+
+    @field_validator("external_ids")
+    @classmethod
+    def _salesforce_ids_in_api_form(cls, value: dict[str, str]) -> dict[str, str]:
+        """A Salesforce id copied from the UI (15 characters) becomes the 18-character form Salesforce sends."""
+        if "salesforce" in value:
+            value = {**value, "salesforce": id18(value["salesforce"])}
+        return value
 
     @field_validator("email")
     @classmethod
