@@ -11,9 +11,10 @@ from fastapi import FastAPI
 
 from intake import tables
 from intake.activities import ActivitySubmission
+from intake.crm import hubspot
 from intake.deps import refuse_before_body
 from intake.normalize import LeadSubmission
-from intake.routes import activities, leads
+from intake.routes import activities, integrations, leads
 from intake.settings import IntakeSettings
 from shared import db
 from shared.http import guard, publish_schemas, service_app
@@ -68,8 +69,14 @@ def create_app(settings: IntakeSettings) -> FastAPI:
                       supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay)
     app.include_router(leads.router)
     app.include_router(activities.router)
+    app.include_router(integrations.router)
     publish_schemas(app, LeadSubmission, ActivitySubmission)
     batch_limit, body_limit = settings.intake_max_batch_bytes, settings.intake_max_body_bytes
-    guard(app, refuse=refuse_before_body(settings),
-          limit_for=lambda path: batch_limit if path.endswith("/batch") else body_limit)
+
+    def limit_for(path: str) -> int:
+        if path == "/v1/integrations/hubspot":
+            return hubspot.MAX_BODY_BYTES
+        return batch_limit if path.endswith("/batch") else body_limit
+
+    guard(app, refuse=refuse_before_body(settings), limit_for=limit_for)
     return app
