@@ -45,13 +45,14 @@ async def record_batch(events: Sequence[Any], *, session_factory: async_sessionm
                        access_token: str | None, api_url: str, now: datetime,
                        transport: httpx.AsyncBaseTransport | None = None) -> BatchOutcome:
     outcome = BatchOutcome()
-    activities: list[CrmActivity] = []
-    engagements: dict[tuple[str, str], hubspot.EngagementCreated] = {}
-    for parsed in hubspot.parse_batch(events):
+    #: Each activity with the index of the event it came from (to name it if it cannot be recorded).
+    activities: list[tuple[int, CrmActivity]] = []
+    engagements: dict[tuple[str, str], tuple[int, hubspot.EngagementCreated]] = {}
+    for index, parsed in enumerate(hubspot.parse_batch(events)):
         if isinstance(parsed, CrmActivity):
-            activities.append(parsed)
+            activities.append((index, parsed))
         elif isinstance(parsed, hubspot.EngagementCreated):
-            engagements.setdefault((parsed.object_type, parsed.object_id), parsed)
+            engagements.setdefault((parsed.object_type, parsed.object_id), (index, parsed))
         elif isinstance(parsed, hubspot.Rejected):
             _reject(outcome, parsed)
         else:
@@ -63,9 +64,9 @@ async def record_batch(events: Sequence[Any], *, session_factory: async_sessionm
         HUBSPOT_EVENTS.labels(outcome="engagement_without_token").inc(len(engagements))
         log.info("hubspot.engagements_skipped", count=len(engagements), reason="HUBSPOT_ACCESS_TOKEN is not set")
     elif engagements:
+        index_of = {created: index for index, created in engagements.values()}
         try:
-            lookups = await look_up(list(engagements.values()), api_url=api_url, token=access_token or "",
-                                    transport=transport)
+            lookups = await look_up(list(index_of), api_url=api_url, token=access_token or "", transport=transport)
         except HubSpotUnavailable as exc:
             outcome.unavailable = str(exc)
             HUBSPOT_EVENTS.labels(outcome="lookup_failed").inc(len(engagements))
@@ -77,15 +78,15 @@ async def record_batch(events: Sequence[Any], *, session_factory: async_sessionm
             if isinstance(mapped, hubspot.Skipped):
                 outcome.counts["skipped"] += 1
             else:
-                activities.extend(mapped)
+                activities.extend((index_of[lookup.created], activity) for activity in mapped)
 
     valid = []
-    for activity in activities:
+    for index, activity in activities:
         try:
             activity.recorded(_PROBE_LEAD_ID, now=now)
         except ValidationError as exc:
-            _reject(outcome, hubspot.Rejected(-1, f"The event maps to an invalid activity: {exc.error_count()} "
-                                                  "field(s) out of bounds."))
+            _reject(outcome, hubspot.Rejected(index, f"The event maps to an activity with {exc.error_count()} "
+                                                     "field(s) out of bounds."))
             continue
         valid.append(activity)
     if valid:
