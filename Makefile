@@ -15,8 +15,8 @@ help:
 	@echo "make test           the whole suite but the fault suite (set TEST_DATABASE_URL to include PostgreSQL)"
 	@echo "make test-faults    the fault suite: crashes, outages and poison on real processes (~10 min)"
 	@echo "make lint           ruff and mypy"
-	@echo "make dlq-status     what the router and the sla-monitor dead-lettered"
-	@echo "make dlq-replay SERVICE=router|sla-monitor   re-inject that service's dead letters, once"
+	@echo "make dlq-status     what intake, the router and the sla-monitor dead-lettered"
+	@echo "make dlq-replay SERVICE=intake|router|sla-monitor   re-inject that service's dead letters, once"
 	@echo "make bench          benchmarks (reported, not asserted)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -57,16 +57,19 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy shared devstack services/intake/intake services/router/lead_router services/sla-monitor/sla_monitor
 
 DLQ_ENV := ADMIN_TOKEN=$${ADMIN_TOKEN:-dev-admin}
+INTAKE_DLQ_ENV := $(DLQ_ENV) INTAKE_API_KEYS=$${INTAKE_API_KEYS:-dev:dev-key} CRM_WEBHOOK_SECRET=$${CRM_WEBHOOK_SECRET:-dev-secret}
 
 dlq-status: $(STAMP)
+	@$(INTAKE_DLQ_ENV) $(PY) -m intake dlq-status
 	@$(DLQ_ENV) $(PY) -m lead_router dlq-status
 	@$(DLQ_ENV) $(PY) -m sla_monitor dlq-status
 
 dlq-replay: $(STAMP)
 	@case "$(SERVICE)" in \
+	  intake) $(INTAKE_DLQ_ENV) $(PY) -m intake dlq-replay ;; \
 	  router) $(DLQ_ENV) $(PY) -m lead_router dlq-replay ;; \
 	  sla-monitor) $(DLQ_ENV) $(PY) -m sla_monitor dlq-replay ;; \
-	  *) echo "Say which service: make dlq-replay SERVICE=router (or SERVICE=sla-monitor)."; exit 2 ;; \
+	  *) echo "Say which service: make dlq-replay SERVICE=intake, SERVICE=router or SERVICE=sla-monitor."; exit 2 ;; \
 	esac
 
 bench: $(STAMP)

@@ -87,8 +87,10 @@ class Supervisor:
     """
 
     def __init__(self, loops: dict[str, Runnable], *, max_crashes: int = 10, stable_after: float = 60.0,
-                 backoff: tuple[float, float] = (0.5, 30.0)) -> None:
+                 backoff: tuple[float, float] = (0.5, 30.0), optional: frozenset[str] = frozenset()) -> None:
         self.loops = dict(loops)
+        #: Loops the service can serve without (readiness reports them ``degraded``, not failing).
+        self._optional = optional
         self._max_crashes = max_crashes
         self._stable_after = stable_after
         self._backoff = backoff
@@ -123,6 +125,8 @@ class Supervisor:
             state = self.states[name]
             if state == "running":
                 state = str(getattr(loop, "status", "ok"))
+            if name in self._optional and state != "ok":
+                state = f"degraded: {state}"
             out[name] = state
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.events.activities import TOUCH_TYPES, ActivityRecorded
+from shared.events.crm import CRM_NAMES, CrmName, ExternalIds, LeadLinked
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.leads import LeadAssigned, LeadFields, LeadReceived, LeadSummary, Urgency
 from shared.events.sla import (
@@ -22,7 +23,7 @@ from shared.events.weekdays import WEEKDAYS, Weekday, weekday_of
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (LeadReceived, LeadAssigned, ActivityRecorded, SlaWarning, SlaBreached, SlaMet,
-                  ReassignmentRequested, LeadRecycled, SubscriptionDisabled)
+                  ReassignmentRequested, LeadRecycled, SubscriptionDisabled, LeadLinked)
 }
 
 
@@ -47,6 +48,10 @@ __all__ = [
     "weekday_of",
     "TOUCH_TYPES",
     "ActivityRecorded",
+    "CRM_NAMES",
+    "CrmName",
+    "ExternalIds",
+    "LeadLinked",
     "CloudEvent",
     "EVENT_TYPES",
     "EventData",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import topics
 from shared.events import limits
+from shared.events.crm import ExternalIds
 from shared.events.envelope import EventData
 
 Urgency = Literal["hot", "warm", "cold"]
@@ -54,6 +55,8 @@ class LeadFields(BaseModel):
     utm_source: str | None = None
     utm_medium: str | None = None
     utm_campaign: str | None = None
+    #: CRM name -> that CRM's id for this person (given at intake; more are learned through ``lead.linked``).
+    external_ids: ExternalIds = Field(default_factory=dict)
 
 
 class LeadReceived(LeadFields, EventData):

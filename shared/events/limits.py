@@ -26,3 +26,5 @@ MAX_EMAIL = 320
 MAX_PHONE = 64
 MAX_POSTAL_CODE = 32
 MAX_NOTES = 5_000
+#: A CRM's id for a person (HubSpot contact id, Salesforce WhoId, Pipedrive person id, Close lead id).
+MAX_EXTERNAL_ID = 255

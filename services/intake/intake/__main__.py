@@ -1,4 +1,5 @@
-"""``python -m intake`` serves the API; ``python -m intake migrate`` applies the database migrations."""
+"""``python -m intake`` serves the API; ``python -m intake migrate`` applies the database migrations;
+``dlq-status`` / ``dlq-replay`` show and re-inject what its ``lead.linked`` consumer dead-lettered."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from shared.entrypoint import run_service
 
 
 def main() -> None:
+    from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP
     from intake.main import create_app
     from intake.settings import IntakeSettings
 
@@ -21,6 +23,8 @@ def main() -> None:
         database_schema=lambda s: s.intake_database_schema,
         port=lambda s: s.intake_port,
         alembic_ini=Path(__file__).resolve().parent.parent / "alembic.ini",
+        consumer_group=CONSUMER_GROUP,
+        consumed_topics=CONSUMED_TOPICS,
     )
 
 

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import tables
-from intake.leads import EVENT_SOURCE, lead_exists, lead_id_for_email
-from shared.events import ActivityRecorded, CloudEvent, limits
+from intake.activity_store import store_activity
+from intake.leads import lead_exists, lead_id_for_email
+from shared.events import ActivityRecorded, limits
 from shared.events.activities import TOUCH_TYPES, ActivityType, Direction
-from shared.outbox import add_to_outbox
 
 
 def _optional(max_length: int) -> Any:
@@ -83,7 +83,6 @@ async def record_activity(session: AsyncSession, activity: ActivitySubmission, *
         rep_id=activity.rep_id, occurred_at=activity.occurred_at, outcome=activity.outcome,
         status=activity.status, received_at=now,
     )
-    await session.execute(insert(tables.activities).values(
-        activity_id=activity.activity_id, lead_id=lead_id, data=data.model_dump(mode="json"), received_at=now))
-    await add_to_outbox(session, tables.outbox, CloudEvent.wrap(data, source=EVENT_SOURCE, time=now))
+    await store_activity(session, data, now=now)
     return lead_id, True
+

@@ -47,7 +47,13 @@ def require_reader(settings: SettingsDep, request: Request,
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=READER_NEEDED)
 
 
+def require_admin(settings: SettingsDep, request: Request) -> None:
+    if not _is_admin(settings, request.headers):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=ADMIN_NEEDED)
+
+
 READER_NEEDED = "Reading leads needs an X-API-Key header or 'Authorization: Bearer <ADMIN_TOKEN>'."
+ADMIN_NEEDED = "This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'."
 API_KEY_NEEDED = "A valid X-API-Key header is required."
 SIGNATURE_NEEDED = "A CRM webhook needs the X-Webhook-Timestamp and X-Webhook-Signature headers."
 HUBSPOT_SIGNATURE_NEEDED = "A HubSpot webhook needs the X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp headers."
@@ -83,6 +89,8 @@ def refuse_before_body(settings: IntakeSettings) -> Refusal:
             # (Unset, the route answers 404 naming HUBSPOT_CLIENT_SECRET.)
             signed = headers.get("x-hubspot-signature-v3") and headers.get("x-hubspot-request-timestamp")
             return None if signed else HUBSPOT_SIGNATURE_NEEDED
+        if path == "/v1/integrations/unmatched":
+            return None if _is_admin(settings, headers) else ADMIN_NEEDED
         return None
 
     return refuse

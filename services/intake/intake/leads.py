@@ -12,11 +12,10 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import tables
+from intake import EVENT_SOURCE, tables
+from intake.identity import external_ids_of, link_external_ids
 from shared.events import CloudEvent, LeadFields, LeadReceived
 from shared.outbox import outbox_row
-
-EVENT_SOURCE = "leadrouter/intake"
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,7 @@ async def accept_lead(session: AsyncSession, lead: LeadFields, *, submitted_by: 
     row, outbox, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now)
     await session.execute(insert(tables.leads).values(**row))
     await session.execute(insert(tables.outbox).values(**outbox))
+    await link_external_ids(session, accepted.lead_id, lead.external_ids, now=now)
     return accepted
 
 
@@ -77,6 +77,8 @@ async def accept_leads(session: AsyncSession, leads: Sequence[LeadFields], *, su
             _prepare_chunk, chunk, earlier=earlier, in_batch=in_batch, submitted_by=submitted_by, now=now)
         await session.execute(insert(tables.leads), rows)
         await session.execute(insert(tables.outbox), outbox)
+        for lead, answer in zip(chunk, answers, strict=True):
+            await link_external_ids(session, answer.lead_id, lead.external_ids, now=now)
         accepted.extend(answers)
     return accepted
 
@@ -143,8 +145,9 @@ async def get_lead(session: AsyncSession, lead_id: str) -> dict[str, Any] | None
     row = (await session.execute(select(tables.leads).where(tables.leads.c.lead_id == lead_id))).first()
     if row is None:
         return None
-    return {"lead_id": row.lead_id, **row.data, "received_at": row.received_at.isoformat(),
-            "duplicate_of": row.duplicate_of}
+    external_ids = {**row.data.get("external_ids", {}), **await external_ids_of(session, lead_id)}
+    return {"lead_id": row.lead_id, **row.data, "external_ids": external_ids,
+            "received_at": row.received_at.isoformat(), "duplicate_of": row.duplicate_of}
 
 
 async def lead_id_for_email(session: AsyncSession, email: str) -> str | None:

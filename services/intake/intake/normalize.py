@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from shared.events import LeadFields, limits
+from shared.events.crm import ExternalIds
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -109,6 +110,9 @@ class LeadSubmission(BaseModel):
     utm_source: Text = None
     utm_medium: Text = None
     utm_campaign: Text = None
+    #: CRM name -> that CRM's id for this person (JSON only), e.g. ``{"hubspot": "901"}``.
+    external_ids: Annotated[ExternalIds, BeforeValidator(lambda v: {} if v is None else v)] = Field(
+        default_factory=dict)
 
     @field_validator("email")
     @classmethod

@@ -30,6 +30,8 @@ class IntakeSettings(ServiceSettings):
     duplicate_lookback_days: int = 90
     #: An Idempotency-Key is remembered this long; a retry with the same key after that is a new request.
     idempotency_key_retention_days: float = Field(default=7, gt=0)
+    #: A CRM activity whose record no lead is linked to is kept this long, waiting for the link.
+    unmatched_activity_retention_days: float = Field(default=30, gt=0)
 
     # Integrations (CONTRACT.md "Integrations"). An integration whose secret is unset answers 404 naming it.
     #: The address providers call; used where a signature covers the URL (HubSpot v3). Unset: the request's own.

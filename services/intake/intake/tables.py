@@ -1,4 +1,5 @@
-"""The intake database: leads, activities, idempotency keys and the outbox."""
+"""The intake database: leads, their CRM ids, activities (and those waiting for their lead), idempotency keys,
+the outbox and the consumed-events inbox."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table
 
 from shared.db import UTCDateTime
 from shared.events import limits
+from shared.inbox import processed_events_table
 from shared.outbox import outbox_marks_table, outbox_table
 
 metadata = MetaData()
@@ -44,6 +46,31 @@ idempotency_keys = Table(
     Column("response", JSON(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False, index=True),  # for retention
 )
+
+#: CRM name + that CRM's id for a person -> the lead (``intake.identity``).
+lead_external_ids = Table(
+    "lead_external_ids",
+    metadata,
+    Column("crm", String(16), primary_key=True),
+    Column("external_id", String(limits.MAX_EXTERNAL_ID), primary_key=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False, index=True),
+    Column("linked_at", UTCDateTime(), nullable=False),
+)
+
+#: CRM activities whose record is not linked to a lead yet; recorded when it is (``intake.identity``).
+unmatched_activities = Table(
+    "unmatched_activities",
+    metadata,
+    Column("activity_id", String(limits.MAX_ACTIVITY_ID), primary_key=True),
+    Column("crm", String(16), nullable=False),
+    Column("external_id", String(limits.MAX_EXTERNAL_ID), nullable=False),
+    Column("data", JSON(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False, index=True),  # for retention
+    Index("ix_unmatched_activities_crm_external_id", "crm", "external_id"),
+)
+
+#: Consumed ``lead.linked`` events, so a redelivered one is skipped.
+processed_events = processed_events_table(metadata)
 
 outbox = outbox_table(metadata)
 outbox_marks = outbox_marks_table(metadata)

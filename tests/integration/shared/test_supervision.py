@@ -112,3 +112,21 @@ async def test_a_loop_that_crashes_because_the_broker_is_away_is_restarted_witho
         await eventually(lambda: _ready(http), what="the loop once the broker is back")
         assert loop.runs == 13 and not supervisor.dead()
         assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_an_optional_loop_that_is_held_leaves_the_service_ready_and_says_degraded(tmp_path: Path) -> None:
+    relay, linked = Crashing(crashes=0), Crashing(crashes=0)
+    supervisor = Supervisor({"outbox_relay": relay, "linked_consumer": linked}, optional=frozenset({"linked_consumer"}))
+    async with _service(tmp_path, supervisor) as http:
+        await eventually(lambda: _ready_named(http, "linked_consumer"), what="readiness")
+        linked.status = "retrying (KafkaConnectionError)"
+        answer = await http.get("/readyz")
+        assert answer.status_code == 200
+        assert answer.json()["checks"]["linked_consumer"] == "degraded: retrying (KafkaConnectionError)"
+        relay.status = "retrying (OperationalError)"  # a loop the service needs still fails readiness
+        assert (await http.get("/readyz")).status_code == 503
+
+
+async def _ready_named(http: httpx.AsyncClient, name: str) -> Any:
+    answer = await http.get("/readyz")
+    return answer.status_code == 200 and answer.json()["checks"][name] == "ok"
