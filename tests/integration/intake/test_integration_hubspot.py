@@ -238,7 +238,8 @@ async def test_a_batch_with_bad_events_keeps_the_good_ones(hub: HubSpotIntake) -
 
 async def test_a_batch_over_100_events_is_refused_whole(hub: HubSpotIntake) -> None:
     await hub.lead("ed@example.com", hubspot_id="701")
-    events = [last_contacted(701, at_ms=now_ms() - i) for i in range(101)]
+    base = now_ms()
+    events = [last_contacted(701, at_ms=base - i) for i in range(101)]  # 101 distinct changes
     answer = await hub.webhook(events)
     assert answer.status_code == 413 and "100" in answer.json()["detail"]
     assert await count_rows(hub.intake, tables.activities) == 0
