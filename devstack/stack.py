@@ -27,6 +27,7 @@ DEV_CREDENTIALS = {
     "GOOGLE_ADS_WEBHOOK_KEY": "dev-google-key",
     "TYPEFORM_SECRET": "dev-typeform",
     "TALLY_SIGNING_SECRET": "dev-tally",
+    "ZUDDL_WEBHOOK_TOKEN": "dev-zuddl",
     "META_VERIFY_TOKEN": "dev-meta-verify",
     "META_APP_SECRET": "dev-meta-secret",
     "LINKEDIN_CLIENT_SECRET": "dev-linkedin",

@@ -19,7 +19,7 @@ Urgency = Literal["hot", "warm", "cold"]
 KNOWN_SOURCES = frozenset({
     "web_form", "badge_scan", "webinar", "referral", "event", "partner", "content_download", "chat",
     "email", "phone", "list_upload", "api", "google_ads", "meta", "linkedin", "typeform", "tally",
-    "hubspot", "salesforce", "pipedrive", "close",
+    "zuddl", "hubspot", "salesforce", "pipedrive", "close",
 })
 
 

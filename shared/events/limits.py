@@ -9,6 +9,8 @@ from __future__ import annotations
 
 #: Lead ids are UUIDs (36 characters).
 MAX_LEAD_ID = 36
+#: A lead source's own id of a lead (Typeform response token, Google lead_id, Meta leadgen id, …).
+MAX_SOURCE_LEAD_ID = 255
 #: A CRM's own activity id.
 MAX_ACTIVITY_ID = 255
 #: Rep, team and rule ids of the routing document.

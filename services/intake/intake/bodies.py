@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from intake.normalize import LeadSubmission
+from intake.sources.csv_aliases import column_target, row_fields
 from shared import safe_json
 
 LEAD_FIELDS = frozenset(LeadSubmission.model_fields)
@@ -67,7 +68,8 @@ def lead_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
 
 
 def batch_rows(content_type: str | None, body: bytes, *, max_rows: int) -> list[Any]:
-    """The rows of a batch upload: ``{"leads": [...]}`` as JSON, or CSV with a header row of field names.
+    """The rows of a batch upload: ``{"leads": [...]}`` as JSON, or CSV with a header row of field names or the
+    headers badge scanners export (see ``intake.sources.csv_aliases``).
 
     More than ``max_rows`` rows is a 413, found while reading: a CSV is read row by row and refused at the first
     row over the limit, so a body of millions of (blank) rows costs no more than ``max_rows`` of them.
@@ -106,13 +108,12 @@ def _csv_rows(text: str, *, max_rows: int) -> list[dict[str, str]]:
         if not header:
             raise BadBody("The CSV body needs a header row with the field names.")
         names = [name.strip() for name in header]
-        unknown = [name for name in names if name not in LEAD_FIELDS]
+        targets = [column_target(name, LEAD_FIELDS) for name in names]
+        unknown = [name for name, target in zip(names, targets, strict=True) if target is None]
         if any(_looks_like_data(name) for name in unknown):
             # Never echo it: a first row of data holds emails and phone numbers.
             raise BadBody("The CSV's first row must be a header row of lead field names (email, phone, source, …); "
                           "it looks like a row of data.")
-        if unknown:
-            raise BadBody(f"The CSV header has columns that are not lead fields: {', '.join(unknown[:20])}.")
         rows: list[dict[str, str]] = []
         blank = 0
         for record in reader:
@@ -125,8 +126,10 @@ def _csv_rows(text: str, *, max_rows: int) -> list[dict[str, str]]:
                 continue
             if len(rows) == max_rows:
                 raise too_many_rows(max_rows)
-            # Cells beyond the header are ignored; missing or empty cells are left out.
-            rows.append({name: value for name, value in zip(names, record, strict=False) if value})
+            # Cells beyond the header are ignored; missing or empty cells are left out. Export headers (Email
+            # Address, Job Title, Scan time, …) are read through their aliases; other columns go to the notes.
+            rows.append(row_fields([(name, target, value) for name, target, value
+                                    in zip(names, targets, record, strict=False) if value]))
         return rows
     except csv.Error as exc:
         raise BadBody(f"The CSV body cannot be read (line {reader.line_num}): {exc}.") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
@@ -11,12 +11,12 @@ from fastapi import Depends, FastAPI
 
 from intake import tables
 from intake.activities import ActivitySubmission
-from intake.crm import hubspot
 from intake.deps import refuse_before_body, require_admin
 from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP, linked_handler
 from intake.normalize import LeadSubmission
-from intake.routes import activities, integrations, leads, unmatched
+from intake.routes import activities, integrations, leads, sources, unmatched
 from intake.settings import IntakeSettings
+from intake.sources.mapping import load_mapping
 from shared import db
 from shared.dlq import dlq_router
 from shared.http import guard, publish_schemas, service_app
@@ -59,6 +59,8 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A mistake in config/sources.yaml stops the start with a message naming the key.
+        app.state.source_mapping = load_mapping(settings.sources_config_path)
         # The broker may be away at start: intake still accepts leads and the relay publishes them later.
         topics_ready = asyncio.create_task(ensure_topics(settings, ALL_TOPICS, timeout=3600))
         supervisor.start()
@@ -83,16 +85,25 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(activities.router)
     app.include_router(unmatched.router)
     app.include_router(integrations.router)
+    app.include_router(sources.router)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=[Depends(require_admin)],
                        responses={401: {"description": "The admin bearer token is missing or wrong."}})
     publish_schemas(app, LeadSubmission, ActivitySubmission)
-    batch_limit, body_limit = settings.intake_max_batch_bytes, settings.intake_max_body_bytes
+    guard(app, refuse=refuse_before_body(settings), limit_for=body_limit(settings))
+    return app
+
+
+def body_limit(settings: IntakeSettings) -> Callable[[str], int]:
+    """The body size limit of each path: batches and lead-source webhooks carry more than a single lead."""
+    batch, source, single = (settings.intake_max_batch_bytes, settings.intake_max_source_bytes,
+                             settings.intake_max_body_bytes)
 
     def limit_for(path: str) -> int:
-        if path == "/v1/integrations/hubspot":
-            return hubspot.MAX_BODY_BYTES
-        return batch_limit if path.endswith("/batch") else body_limit
+        if path.endswith("/batch"):
+            return batch
+        if path.startswith("/v1/sources/"):
+            return source
+        return integrations.body_limit(path, single)
 
-    guard(app, refuse=refuse_before_body(settings), limit_for=limit_for)
-    return app
+    return limit_for

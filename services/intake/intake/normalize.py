@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from intake.crm.salesforce import id18
 from shared.events import LeadFields, limits
 from shared.events.crm import ExternalIds
 
@@ -28,6 +29,15 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str):
         value = " ".join(value.split())  # trim and fold inner runs of white space
         return value or None
+    return value
+
+
+def _lines(value: Any) -> Any:
+    """Multi-line text (notes): each line trimmed and its inner runs of white space folded, blank lines dropped,
+    the line breaks kept."""
+    if isinstance(value, str):
+        lines = (" ".join(line.split()) for line in value.splitlines())
+        return "\n".join(line for line in lines if line) or None
     return value
 
 
@@ -105,7 +115,8 @@ class LeadSubmission(BaseModel):
     campaign: Text = None
     event: Text = None
     captured_at: Annotated[datetime | None, Blank] = None
-    notes: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_NOTES)] | None, Blank] = None
+    notes: Annotated[Annotated[str, StringConstraints(max_length=limits.MAX_NOTES)] | None,
+                     BeforeValidator(_lines)] = None
     external_id: Text = None
     utm_source: Text = None
     utm_medium: Text = None
@@ -113,6 +124,14 @@ class LeadSubmission(BaseModel):
     #: CRM name -> that CRM's id for this person (JSON only), e.g. ``{"hubspot": "901"}``.
     external_ids: Annotated[ExternalIds, BeforeValidator(lambda v: {} if v is None else v)] = Field(
         default_factory=dict)
+
+    @field_validator("external_ids")
+    @classmethod
+    def _salesforce_ids_in_api_form(cls, value: dict[str, str]) -> dict[str, str]:
+        """A Salesforce id copied from the UI (15 characters) becomes the 18-character form Salesforce sends."""
+        if "salesforce" in value:
+            value = {**value, "salesforce": id18(value["salesforce"])}
+        return value
 
     @field_validator("email")
     @classmethod

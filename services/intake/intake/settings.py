@@ -24,6 +24,8 @@ class IntakeSettings(ServiceSettings):
     intake_max_body_bytes: int = 64 * 1024
     intake_max_batch_bytes: int = 5 * 1024 * 1024
     intake_max_batch_rows: int = 5_000
+    #: Body limit of the lead-source webhooks (/v1/sources/...): a Typeform payload carries its form's definition.
+    intake_max_source_bytes: int = 512 * 1024
     #: How far in the future a lead's ``captured_at`` may lie (the scanner's clock runs ahead) before a 422.
     captured_at_skew_seconds: float = Field(default=5.0, ge=0, le=3600)
     #: A lead whose email or phone was seen within this many days is marked ``duplicate_of`` the first one.
@@ -50,6 +52,8 @@ class IntakeSettings(ServiceSettings):
     google_ads_webhook_key: SecretStr | None = None
     typeform_secret: SecretStr | None = None
     tally_signing_secret: SecretStr | None = None
+    #: Zuddl signs with an undocumented scheme; its webhook carries this token in an X-Webhook-Token header.
+    zuddl_webhook_token: SecretStr | None = None
     meta_verify_token: SecretStr | None = None
     meta_app_secret: SecretStr | None = None
     meta_page_access_token: SecretStr | None = None

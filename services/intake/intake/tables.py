@@ -74,3 +74,14 @@ processed_events = processed_events_table(metadata)
 
 outbox = outbox_table(metadata)
 outbox_marks = outbox_marks_table(metadata)
+
+#: A lead from a lead source (Typeform, Google Ads, …), by the provider's own id: a provider's retry of the same
+#: lead answers the lead_id stored the first time and stores nothing new.
+source_leads = Table(
+    "source_leads",
+    metadata,
+    Column("provider", String(limits.MAX_SLUG), primary_key=True),
+    Column("provider_lead_id", String(limits.MAX_SOURCE_LEAD_ID), primary_key=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Reading request bodies: HTML forms drop non-lead fields, CSV headers must be lead fields."""
+"""Reading request bodies: HTML forms drop non-lead fields, CSV columns that are no lead field go to the notes."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def test_an_unsupported_content_type_is_a_415() -> None:
     assert caught.value.status_code == 415
 
 
-def test_a_csv_with_an_unknown_column_is_refused_by_name() -> None:
-    with pytest.raises(BadBody, match="favourite_colour"):
-        batch_rows("text/csv", b"email,favourite_colour\na@b.co,blue\n", max_rows=10)
+def test_a_csv_column_that_is_no_lead_field_is_kept_in_the_notes_by_its_header() -> None:
+    rows = batch_rows("text/csv", b"email,favourite_colour,notes\na@b.co,blue,Met at booth\n", max_rows=10)
+    assert rows == [{"email": "a@b.co", "notes": "Met at booth\nfavourite_colour: blue"}]
 
 
 def test_csv_rows_become_dicts_without_empty_cells() -> None:

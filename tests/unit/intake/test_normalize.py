@@ -76,3 +76,9 @@ def test_a_captured_at_in_the_future_is_refused_beyond_the_allowed_skew() -> Non
         with pytest.raises(ValidationError) as caught:
             LeadSubmission.model_validate({**lead, "captured_at": future}, context=context)
         assert [e["loc"] for e in caught.value.errors()] == [("captured_at",)]
+
+
+def test_notes_keep_their_line_breaks_but_lines_are_trimmed_and_blank_ones_dropped() -> None:
+    lead = LeadSubmission.model_validate({"email": "a@example.com", "source": "web_form",
+                                          "notes": "  Rating:   Hot \r\n\n Badge ID: B-77  \n"})
+    assert lead.notes == "Rating: Hot\nBadge ID: B-77"

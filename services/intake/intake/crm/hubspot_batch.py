@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from intake.crm import hubspot
 from intake.crm.hubspot_api import HubSpotUnavailable, look_up
 from intake.identity import CrmActivity, record_crm_activities
-from intake.metrics import HUBSPOT_EVENTS
+from intake.metrics import ACTIVITIES_RECORDED, HUBSPOT_EVENTS
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -90,8 +90,11 @@ async def record_batch(events: Sequence[Any], *, session_factory: async_sessionm
             continue
         valid.append(activity)
     if valid:
-        for _lead_id, recorded in await record_crm_activities(session_factory, valid, now=now):
+        outcomes = await record_crm_activities(session_factory, valid, now=now)
+        for activity, (_lead_id, recorded) in zip(valid, outcomes, strict=True):
             outcome.counts[recorded] += 1
+            if recorded == "accepted":
+                ACTIVITIES_RECORDED.labels(type=activity.type).inc()
     for name in ("accepted", "duplicate", "unmatched", "skipped"):
         if outcome.counts[name]:
             HUBSPOT_EVENTS.labels(outcome=name).inc(outcome.counts[name])
