@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from intake.crm import hubspot
+from intake.crm import Skipped, hubspot
 from intake.identity import CrmActivity
 
 # HubSpot's own test vector for v3 (hubspot-api-python, tests/spec/utils/test_signature.py).
@@ -85,7 +85,7 @@ def test_without_a_readable_value_the_touch_is_dated_when_the_event_occurred_and
     activity = hubspot.parse_event(missing)
     assert isinstance(activity, CrmActivity)
     assert activity.occurred_at == datetime.fromtimestamp(1462216307.945, tz=UTC)
-    assert isinstance(hubspot.parse_event({**LAST_CONTACTED, "propertyValue": ""}), hubspot.Skipped)
+    assert isinstance(hubspot.parse_event({**LAST_CONTACTED, "propertyValue": ""}), Skipped)
 
 
 def test_the_generic_contact_property_change_maps_like_the_legacy_one_and_dedupes_with_it() -> None:
@@ -133,7 +133,7 @@ def test_a_created_call_email_or_meeting_needs_a_lookup() -> None:
                                                 occurred_at=datetime.fromtimestamp(1462216307.945, tz=UTC))
     assert isinstance(hubspot.parse_event({**CALL_CREATED, "objectTypeId": "0-49"}), hubspot.EngagementCreated)
     assert isinstance(hubspot.parse_event({**CALL_CREATED, "objectTypeId": "0-47"}), hubspot.EngagementCreated)
-    assert isinstance(hubspot.parse_event({**CALL_CREATED, "objectTypeId": "0-46"}), hubspot.Skipped)  # a note
+    assert isinstance(hubspot.parse_event({**CALL_CREATED, "objectTypeId": "0-46"}), Skipped)  # a note
 
 
 def _created(object_type: hubspot.EngagementType) -> hubspot.EngagementCreated:
@@ -166,7 +166,7 @@ def test_directions_are_mapped_faithfully_and_an_inbound_email_is_no_touch(
         object_type: hubspot.EngagementType, properties: dict[str, str], expected: tuple[str, str] | None) -> None:
     mapped = hubspot.engagement_activities(_created(object_type), ["901"], properties)
     if expected is None:
-        assert isinstance(mapped, hubspot.Skipped)
+        assert isinstance(mapped, Skipped)
         return
     assert isinstance(mapped, list)
     [activity] = mapped
@@ -175,4 +175,4 @@ def test_directions_are_mapped_faithfully_and_an_inbound_email_is_no_touch(
 
 
 def test_an_engagement_without_contacts_is_skipped() -> None:
-    assert isinstance(hubspot.engagement_activities(_created("calls"), [], {}), hubspot.Skipped)
+    assert isinstance(hubspot.engagement_activities(_created("calls"), [], {}), Skipped)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from intake.crm import Skipped
 from intake.identity import CrmActivity
 from shared.events import limits
 from shared.events.activities import ActivityType, Direction
@@ -103,13 +104,6 @@ class EngagementCreated:
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """An event acknowledged and not recorded (another subscription, a cleared property, …)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
 class Rejected:
     """A malformed event; the rest of the batch is recorded."""
 
@@ -147,13 +141,13 @@ def parse_event(event: Any) -> CrmActivity | EngagementCreated | Skipped:
     if kind == "object.creation" and type_id in ENGAGEMENT_TYPES:
         return EngagementCreated(object_type=ENGAGEMENT_TYPES[type_id], object_id=_id(event, "objectId"),
                                  portal_id=_id(event, "portalId"), occurred_at=_occurred_at(event))
-    return Skipped(f"{kind} is not an event leadrouter records.")
+    return Skipped(kind[:64], f"{kind[:64]} is not an event leadrouter records.")
 
 
 def _contact_property_change(event: Mapping[str, Any]) -> CrmActivity | Skipped:
-    prop = _text(event, "propertyName", required=True)
+    prop = _text(event, "propertyName", required=True) or ""
     if prop not in (LAST_CONTACTED, OWNER):
-        return Skipped(f"A change of {prop} is not recorded.")
+        return Skipped(f"contact.propertyChange:{prop[:64]}", f"A change of {prop[:64]} is not recorded.")
     contact_id, portal_id, occurred_at = _id(event, "objectId"), _id(event, "portalId"), _occurred_at(event)
     raw_occurred = str(event["occurredAt"])
     activity_id = _bounded(f"hubspot:{portal_id}:contact:{contact_id}:{prop}:{raw_occurred}")
@@ -161,7 +155,7 @@ def _contact_property_change(event: Mapping[str, Any]) -> CrmActivity | Skipped:
     value = "" if value is None else str(value).strip()
     if prop == LAST_CONTACTED:
         if not value and "propertyValue" in event:
-            return Skipped("notes_last_contacted was cleared.")
+            return Skipped(activity_id, "notes_last_contacted was cleared.")
         touched_at = _time(value) if value else None
         return CrmActivity(crm="hubspot", external_id=contact_id, activity_id=activity_id, type="call",
                            direction="outbound", occurred_at=touched_at or occurred_at, outcome=LAST_CONTACTED)
@@ -180,21 +174,22 @@ def engagement_activities(created: EngagementCreated, contact_ids: Sequence[str]
     contact's reply) inbound and so no touch; a forwarded or unknown one is skipped. Meetings are outbound (the
     rep met the contact) unless booked by the contact on a scheduling page (``hs_meeting_source``
     ``MEETINGS_PUBLIC``). The time is ``hs_timestamp``, else the event's ``occurredAt``."""
+    key = f"hubspot:{created.portal_id}:{created.object_type}:{created.object_id}"
     if not contact_ids:
-        return Skipped(f"The {created.object_type} is associated with no contact.")
+        return Skipped(key, f"The {created.object_type} is associated with no contact.")
     kind: ActivityType
     direction: Direction
     outcome: str | None
     if created.object_type == "calls":
         kind, raw = "call", str(properties.get("hs_call_direction") or "OUTBOUND").upper()
         if raw not in ("OUTBOUND", "INBOUND"):
-            return Skipped(f"A call with direction {raw[:32]!r} is not recorded.")
+            return Skipped(key, f"A call with direction {raw[:32]!r} is not recorded.")
         direction = "outbound" if raw == "OUTBOUND" else "inbound"
         outcome = properties.get("hs_call_disposition")
     elif created.object_type == "emails":
         kind, raw = "email", str(properties.get("hs_email_direction") or "").upper()
         if raw not in ("EMAIL", "INCOMING_EMAIL"):
-            return Skipped(f"An email with direction {raw[:32]!r} is not recorded.")
+            return Skipped(key, f"An email with direction {raw[:32]!r} is not recorded.")
         direction = "outbound" if raw == "EMAIL" else "inbound"
         outcome = properties.get("hs_email_status")
     else:

@@ -18,7 +18,7 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from intake.crm import hubspot
+from intake.crm import Skipped, hubspot
 from intake.crm.hubspot_api import HubSpotUnavailable, look_up
 from intake.identity import CrmActivity, record_crm_activities
 from intake.metrics import ACTIVITIES_RECORDED, HUBSPOT_EVENTS
@@ -74,8 +74,8 @@ async def record_batch(events: Sequence[Any], *, session_factory: async_sessionm
             lookups = []
         for lookup in lookups:
             mapped = (hubspot.engagement_activities(lookup.created, lookup.contact_ids, lookup.properties or {})
-                      if lookup.found else hubspot.Skipped("The engagement no longer exists."))
-            if isinstance(mapped, hubspot.Skipped):
+                      if lookup.found else Skipped(lookup.created.object_id, "The engagement no longer exists."))
+            if isinstance(mapped, Skipped):
                 outcome.counts["skipped"] += 1
             else:
                 activities.extend((index_of[lookup.created], activity) for activity in mapped)
