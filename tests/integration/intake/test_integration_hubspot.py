@@ -215,6 +215,18 @@ async def test_the_signed_uri_is_intake_public_url_when_set(databases: DatabaseF
         assert as_hubspot_called.status_code == 200 and as_hubspot_called.json()["accepted"] == 1
 
 
+async def test_a_target_url_with_a_query_is_signed_with_hubspots_decoding(hub: HubSpotIntake) -> None:
+    """HubSpot signs the URI with ``%3A`` and friends decoded, every other escape (``%20``) as it was sent."""
+    await hub.lead("cy.query@example.com", hubspot_id="78")
+    events = [last_contacted(78, at_ms=now_ms())]
+    sent = PATH + "?portal=eu%3A1&note=a%20b"
+    as_hubspot_signs = signed(events, hub.base_url + PATH + "?portal=eu:1&note=a%20b")
+    as_sent = signed(events, hub.base_url + sent)
+    accepted = await hub.http.post(sent, **as_hubspot_signs)
+    assert accepted.status_code == 200, accepted.text
+    assert (await hub.http.post(sent, **as_sent)).status_code == 401
+
+
 async def test_a_batch_with_bad_events_keeps_the_good_ones(hub: HubSpotIntake) -> None:
     lead_id = await hub.lead("di@example.com", hubspot_id="601")
     owner_change = {**last_contacted(601, at_ms=now_ms()), "propertyName": "hubspot_owner_id", "propertyValue": "41"}
