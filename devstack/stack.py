@@ -81,6 +81,8 @@ def with_dev_defaults(env: dict[str, str]) -> list[str]:
     filled = []
     for name, value in DEV_CREDENTIALS.items():
         if not env.get(name):
+            if name == "INTAKE_PUBLIC_URL":  # where intake really listens
+                value = f"http://127.0.0.1:{env.get(SERVICES['intake'].port_env) or SERVICES['intake'].port}"
             env[name] = value
             filled.append(name)
     env.setdefault("ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")

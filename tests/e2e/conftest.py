@@ -50,8 +50,10 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 
 
 @contextmanager
-def running_stack(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[Stack]:
-    """Broker + intake + router + sla-monitor as processes, each service on ``database_urls[name]``."""
+def running_stack(tmp_path: Path, database_urls: dict[str, str],
+                  extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Broker + intake + router + sla-monitor as processes, each service on ``database_urls[name]``;
+    ``extra_env`` adds variables (an integration's secret, say)."""
     broker_port = free_port()
     broker = start_broker(broker_port)
     policies = tmp_path / "sla-policies.yaml"
@@ -63,6 +65,7 @@ def running_stack(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[Sta
         "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         "SLA_POLICIES_PATH": str(policies),
         "LOG_LEVEL": "INFO",
+        **(extra_env or {}),
     })
     for service in SERVICES.values():
         env[service.database_env] = database_urls[service.name]

@@ -3,6 +3,10 @@ on Ctrl-C; a service started without credentials refuses to start and says why."
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import signal
 import subprocess
@@ -64,6 +68,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_every_process(kafka_bootstr
                 assert time.monotonic() < deadline, f"{service.name} did not come up"
                 time.sleep(0.1)
         assert len(_processes_with_marker(marker)) >= 4  # the supervisor and three services
+        _integrations_work_with_their_dev_values(f"http://127.0.0.1:{env[SERVICES['intake'].port_env]}")
         supervisor.send_signal(signal.SIGINT)
         output, _ = supervisor.communicate(timeout=60)
     finally:
@@ -72,8 +77,41 @@ def test_make_run_starts_everything_and_ctrl_c_stops_every_process(kafka_bootstr
     text = output.decode()
     assert "ADMIN_TOKEN=dev-admin" in text and "INTAKE_API_KEYS=dev:dev-key" in text
     assert "CRM_WEBHOOK_SECRET=dev-secret" in text
+    assert "HUBSPOT_CLIENT_SECRET=dev-hubspot-secret" in text and "TYPEFORM_SECRET=dev-typeform" in text
     assert supervisor.returncode == 0
     assert _processes_with_marker(marker) == []
+
+
+def _integrations_work_with_their_dev_values(intake: str) -> None:
+    """Every integration endpoint of the contract is switched on by `make run`: with a wrong credential it
+    answers 401/403 (an unconfigured one answers 404), and with the printed dev value it does its job."""
+    with httpx.Client(base_url=intake, timeout=10) as http:
+        for method, path in (("POST", "/v1/integrations/hubspot"), ("POST", "/v1/integrations/salesforce/wrong"),
+                             ("POST", "/v1/integrations/pipedrive"), ("POST", "/v1/integrations/close"),
+                             ("POST", "/v1/sources/typeform"), ("POST", "/v1/sources/tally"),
+                             ("POST", "/v1/sources/meta"), ("POST", "/v1/sources/linkedin"),
+                             ("GET", "/v1/sources/meta?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1")):
+            answer = http.request(method, path, content=b"{}", headers={"Content-Type": "application/json"})
+            assert answer.status_code in (401, 403), (path, answer.status_code, answer.text)
+        challenge = http.get("/v1/sources/meta", params={
+            "hub.mode": "subscribe", "hub.verify_token": "dev-meta-verify", "hub.challenge": "1158201444"})
+        assert challenge.status_code == 200 and challenge.text == "1158201444"
+        linkedin = http.get("/v1/sources/linkedin", params={"challengeCode": "890e4665-4dfe-4ab3-b6d4-5fa2fd2ba1d9"})
+        expected = hmac.new(b"dev-linkedin", b"890e4665-4dfe-4ab3-b6d4-5fa2fd2ba1d9", hashlib.sha256).hexdigest()
+        assert linkedin.json()["challengeResponse"] == expected
+        google = http.post("/v1/sources/google-ads", json={
+            "google_key": "dev-google-key", "lead_id": "dev-1", "is_test": True, "form_id": 1, "campaign_id": 2,
+            "user_column_data": [{"column_id": "EMAIL", "string_value": "test@example.com"}]})
+        assert google.status_code == 200, google.text
+        body = json.dumps({"event_id": "01", "event_type": "form_response", "form_response": {
+            "form_id": "lT4Z3j", "token": "dev-token-1", "submitted_at": "2026-11-27T09:00:00Z",
+            "definition": {"id": "lT4Z3j", "title": "Demo request", "fields": []},
+            "answers": [{"type": "email", "email": "typeform.dev@example.com",
+                         "field": {"id": "f1", "type": "email", "ref": "email"}}]}}).encode()
+        signature = base64.b64encode(hmac.new(b"dev-typeform", body, hashlib.sha256).digest()).decode()
+        typeform = http.post("/v1/sources/typeform", content=body, headers={
+            "Content-Type": "application/json", "Typeform-Signature": f"sha256={signature}"})
+        assert typeform.status_code == 200 and typeform.json()["lead_id"], typeform.text
 
 
 @pytest.mark.parametrize("service", list(SERVICES.values()), ids=lambda s: s.name)

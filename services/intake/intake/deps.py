@@ -56,6 +56,11 @@ READER_NEEDED = "Reading leads needs an X-API-Key header or 'Authorization: Bear
 ADMIN_NEEDED = "This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'."
 API_KEY_NEEDED = "A valid X-API-Key header is required."
 SIGNATURE_NEEDED = "A CRM webhook needs the X-Webhook-Timestamp and X-Webhook-Signature headers."
+HUBSPOT_SIGNATURE_NEEDED = "A HubSpot webhook needs the X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp headers."
+
+
+def _is_set(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value())
 
 
 def _is_admin(settings: IntakeSettings, headers: Any) -> bool:
@@ -80,6 +85,10 @@ def refuse_before_body(settings: IntakeSettings) -> Refusal:
         if path.startswith("/v1/activities") and method == "POST":
             signed = headers.get("x-webhook-signature") and headers.get("x-webhook-timestamp")
             return None if signed else SIGNATURE_NEEDED
+        if path == "/v1/integrations/hubspot" and method == "POST" and _is_set(settings.hubspot_client_secret):
+            # (Unset, the route answers 404 naming HUBSPOT_CLIENT_SECRET.)
+            signed = headers.get("x-hubspot-signature-v3") and headers.get("x-hubspot-request-timestamp")
+            return None if signed else HUBSPOT_SIGNATURE_NEEDED
         if path == "/v1/integrations/unmatched":
             return None if _is_admin(settings, headers) else ADMIN_NEEDED
         return None

@@ -8,6 +8,9 @@ ACTIVITIES_RECORDED = Counter("leadrouter_intake_activities_recorded_total",
                               "CRM activities recorded (first time an activity_id is seen).", ["type"])
 WEBHOOKS_REFUSED = Counter("leadrouter_intake_webhooks_refused_total",
                            "CRM webhooks refused for a bad signature or a stale timestamp.")
+HUBSPOT_EVENTS = Counter("leadrouter_intake_hubspot_events_total",
+                         "HubSpot webhook events by outcome (accepted, duplicate, unmatched, skipped, rejected, "
+                         "lookup_failed, engagement_without_token).", ["outcome"])
 
 # Fetch-based lead sources (Meta Lead Ads, LinkedIn Lead Sync): notices stored, then leads fetched from the provider.
 LEAD_NOTICES = Counter("leadrouter_intake_lead_notices_total",

@@ -3,7 +3,9 @@
 One module per provider turns a parsed request into activities (``intake.identity.CrmActivity``) and
 ``Skipped`` notes for the events that are not activities leadrouter records (a deal changed, a task not done
 yet, an email still in the outbox). The routes in ``intake.routes.integrations`` check the provider's
-credentials, call these, and store what came out through ``intake.identity``.
+credentials, call these, and store what came out through ``intake.identity``. HubSpot's created calls,
+emails and meetings need its API: ``hubspot_api`` reads it (bounded in time) and ``hubspot_batch`` runs one
+webhook batch (map, look up, store); ``hubspot`` itself stays pure.
 """
 
 from __future__ import annotations
