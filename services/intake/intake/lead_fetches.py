@@ -51,24 +51,39 @@ PENDING, FAILED, DONE = "pending", "failed", "done"
 RETRIED_AT_START = (FailureKind.AUTH.value, FailureKind.UNMAPPED.value)
 
 #: Store a fetched lead (``accept_source_lead`` with the app's mapping); returns ``(lead_id, is_new)``, or
-#: ``(None, False)`` for a provider's test lead, checked but not stored.
-Accept = Callable[[AsyncSession, SourceSubmission], Awaitable[tuple[str | None, bool]]]
+#: ``(None, False)`` for a provider's test lead, checked but not stored. The third argument is the ``lead_id``
+#: promised to the provider's webhook for this lead (None for rows stored before ids were promised).
+Accept = Callable[[AsyncSession, SourceSubmission, str | None], Awaitable[tuple[str | None, bool]]]
 
 
-async def record_notices(session: AsyncSession, notices: Iterable[LeadNotice], *, now: datetime) -> int:
-    """Store a pending fetch for each notice not seen before; return how many were new. The caller commits."""
+@dataclass(frozen=True)
+class NoticesRecorded:
+    #: How many notices were not seen before.
+    new: int
+    #: The ``lead_id`` each announced lead has (or will have once fetched), in the order of the notices.
+    lead_ids: list[str]
+
+
+async def record_notices(session: AsyncSession, notices: Iterable[LeadNotice], *, now: datetime) -> NoticesRecorded:
+    """Store a pending fetch for each notice not seen before, with the ``lead_id`` its lead will be stored under;
+    return how many were new and each notice's ``lead_id`` (a repeat's is the first one's). The caller commits."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for notice in notices:
         rows.setdefault((notice.provider, notice.provider_lead_id), {
             "provider": notice.provider, "provider_lead_id": notice.provider_lead_id, "form_id": notice.form_id,
             "notice": dict(notice.details), "state": PENDING, "attempts": 0, "next_attempt_at": now,
-            "received_at": now, "updated_at": now})
+            "lead_id": str(uuid.uuid4()), "received_at": now, "updated_at": now})
     if not rows:
-        return 0
+        return NoticesRecorded(0, [])
     insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(insert(tables.lead_fetches).values(list(rows.values()))
                                    .on_conflict_do_nothing(index_elements=["provider", "provider_lead_id"]))
-    return max(0, int(result.rowcount))  # type: ignore[attr-defined]
+    table = tables.lead_fetches
+    stored = {(row.provider, row.provider_lead_id): row.lead_id for row in await session.execute(
+        select(table.c.provider, table.c.provider_lead_id, table.c.lead_id).where(
+            or_(*(_key_of(provider, provider_lead_id) for provider, provider_lead_id in rows))))}
+    lead_ids = [stored.get(key) or rows[key]["lead_id"] for key in rows]
+    return NoticesRecorded(max(0, int(result.rowcount)), lead_ids)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -222,7 +237,7 @@ class LeadFetcher(Worker):
                 # SQLite has no row locks: take its write lock first, so two processes on one file claim in turn.
                 await session.execute(update(table).where(table.c.provider == "").values(attempts=0))
             due = (select(table.c.provider, table.c.provider_lead_id, table.c.form_id, table.c.notice,
-                          table.c.attempts)
+                          table.c.attempts, table.c.lead_id)
                    .where(table.c.provider.in_(providers), table.c.state.in_([PENDING, FAILED]),
                           table.c.next_attempt_at <= now,
                           or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now))
@@ -283,7 +298,7 @@ class LeadFetcher(Worker):
                         claimed_until=None, claim_id=None, updated_at=now))
                     if done.rowcount != 1:  # type: ignore[attr-defined]
                         raise _ClaimLost()
-                    lead_id, is_new = await self._accept(session, outcome)
+                    lead_id, is_new = await self._accept(session, outcome, row.lead_id)
                     await session.execute(update(table).where(_key(row)).values(lead_id=lead_id))
             except SourceLeadInvalid as exc:
                 outcome = FetchFailure(FailureKind.UNMAPPED, _refusal(exc))
@@ -322,6 +337,11 @@ class LeadFetcher(Worker):
         else:
             log.error("lead_fetch.failed", **fields)
             self._status_at = None  # readiness shows it at the next round
+
+
+def _key_of(provider: str, provider_lead_id: str) -> Any:
+    table = tables.lead_fetches
+    return and_(table.c.provider == provider, table.c.provider_lead_id == provider_lead_id)
 
 
 def _key(row: Any) -> Any:

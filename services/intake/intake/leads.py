@@ -46,10 +46,11 @@ async def find_original(session: AsyncSession, lead: LeadFields, *, since: datet
 
 
 async def accept_lead(session: AsyncSession, lead: LeadFields, *, submitted_by: str, now: datetime,
-                      duplicate_lookback: timedelta) -> AcceptedLead:
+                      duplicate_lookback: timedelta, lead_id: str | None = None) -> AcceptedLead:
     """Store a normalized lead and its ``lead.received`` event; the caller commits."""
     duplicate_of = await find_original(session, lead, since=now - duplicate_lookback)
-    row, outbox, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now)
+    row, outbox, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now,
+                                      lead_id=lead_id)
     await session.execute(insert(tables.leads).values(**row))
     await session.execute(insert(tables.outbox).values(**outbox))
     await link_external_ids(session, accepted.lead_id, lead.external_ids, now=now)
@@ -129,9 +130,10 @@ def _prepare_chunk(leads: Sequence[LeadFields], *, earlier: dict[str, str], in_b
 
 
 def _prepared(lead: LeadFields, *, duplicate_of: str | None, submitted_by: str, now: datetime,
+              lead_id: str | None = None,
               ) -> tuple[dict[str, Any], dict[str, Any], AcceptedLead]:
     """The ``leads`` row, the outbox row of its ``lead.received`` and the answer, for a lead about to be stored."""
-    lead_id = str(uuid.uuid4())
+    lead_id = lead_id or str(uuid.uuid4())
     event_data = LeadReceived(**lead.model_dump(), lead_id=lead_id, received_at=now, duplicate_of=duplicate_of)
     row = {"lead_id": lead_id, "email": lead.email, "phone": lead.phone, "source": lead.source,
            "submitted_by": submitted_by, "data": lead.model_dump(mode="json"), "duplicate_of": duplicate_of,

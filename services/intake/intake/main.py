@@ -58,12 +58,14 @@ def create_app(settings: IntakeSettings) -> FastAPI:
 
     clock = SystemClock()
 
-    async def accept_fetched(session: AsyncSession, submission: SourceSubmission) -> tuple[str | None, bool]:
+    async def accept_fetched(session: AsyncSession, submission: SourceSubmission,
+                             lead_id: str | None) -> tuple[str | None, bool]:
         if submission.is_test:  # checked against the mapping (a refusal is kept as failed), not stored nor routed
             source_lead(submission, mapping=app.state.source_mapping, now=clock.now())
             return None, False
         return await accept_source_lead(session, submission, mapping=app.state.source_mapping, now=clock.now(),
-                                        duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+                                        duplicate_lookback=timedelta(days=settings.duplicate_lookback_days),
+                                        lead_id=lead_id)
 
     fetcher = lead_fetches.service_fetcher(settings, session_factory=session_factory, accept=accept_fetched,
                                            clock=clock, on_stored=relay.notify)

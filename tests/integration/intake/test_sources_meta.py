@@ -79,10 +79,11 @@ async def test_a_signed_leadgen_is_answered_at_once_and_its_lead_fetched_stored_
     started = time.monotonic()
     answer = await meta.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
     assert answer.status_code == 200 and time.monotonic() - started < 2.0
-    assert answer.json() == {"status": "accepted", "leads": 1, "new": 1}
+    promised = answer.json()["lead_id"]
+    assert answer.json() == {"lead_id": promised, "lead_ids": [promised], "status": "accepted", "leads": 1, "new": 1}
 
     row = await settled_fetch(meta, META_LEADGEN_ID, state="done")
-    assert row.lead_id and row.attempts == 1 and row.notice["page_id"] == "153125381133"
+    assert row.lead_id == promised and row.attempts == 1  # the lead is stored under the id the webhook was told and row.notice["page_id"] == "153125381133"
     [request] = graph.fetched(META_LEADGEN_ID)
     assert request.query_params["access_token"] == PAGE_TOKEN
     assert "field_data" in request.query_params["fields"].split(",")
@@ -140,6 +141,7 @@ async def test_a_repeated_webhook_stores_and_fetches_nothing_new(meta: Intake, g
     row = await settled_fetch(meta, META_LEADGEN_ID, state="done")
     again = await meta.http.post("/v1/sources/meta", **signed(copied(META_WEBHOOK)))
     assert first.json()["new"] == 1 and again.status_code == 200 and again.json()["new"] == 0
+    assert again.json()["lead_id"] == first.json()["lead_id"] == row.lead_id
     await meta.http.get("/healthz")  # give a (wrong) second fetch its chance
     assert len(graph.fetched(META_LEADGEN_ID)) == 1
     assert await count_rows(meta, tables.leads) == 1 and len(await fetch_rows(meta)) == 1

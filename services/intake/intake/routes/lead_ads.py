@@ -84,8 +84,10 @@ async def _store_notices(request: Request, session: SessionDep, clock: ClockDep,
     except BadNotification as exc:
         return unprocessable([{"field": exc.field, "message": exc.message}])
     async with session.begin():
-        new = await lead_fetches.record_notices(session, notices, now=clock.now())
-    if new:
-        LEAD_NOTICES.labels(provider=provider).inc(new)
+        recorded = await lead_fetches.record_notices(session, notices, now=clock.now())
+    if recorded.new:
+        LEAD_NOTICES.labels(provider=provider).inc(recorded.new)
         request.app.state.lead_fetcher.notices_stored()
-    return JSONResponse({"status": "accepted", "leads": len(notices), "new": new})
+    lead_ids = list(dict.fromkeys(recorded.lead_ids))
+    return JSONResponse({"lead_id": lead_ids[0] if lead_ids else None, "lead_ids": lead_ids, "status": "accepted",
+                         "leads": len(notices), "new": recorded.new})

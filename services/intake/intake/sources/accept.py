@@ -27,10 +27,12 @@ _ESSENTIAL = frozenset({"source", "captured_at", "body"})
 
 
 async def accept_source_lead(session: AsyncSession, submission: SourceSubmission, *, mapping: SourceMapping,
-                             now: datetime, duplicate_lookback: timedelta) -> tuple[str, bool]:
+                             now: datetime, duplicate_lookback: timedelta,
+                             lead_id: str | None = None) -> tuple[str, bool]:
     """Map, validate with LeadSubmission, store (leads + outbox via intake.leads.accept_lead) and remember
     (provider, provider_lead_id) -> lead_id; return (lead_id, is_new). A repeat returns the first lead_id,
-    is_new=False. Caller commits.
+    is_new=False. Caller commits. ``lead_id``: the id promised for this lead before it was fetched (Meta,
+    LinkedIn), else a new one.
 
     A concurrent first delivery of the same lead makes the insert into ``source_leads`` fail (IntegrityError):
     the caller rolls back and answers ``known_lead_id``."""
@@ -42,7 +44,7 @@ async def accept_source_lead(session: AsyncSession, submission: SourceSubmission
         return known, False
     lead = source_lead(submission, mapping=mapping, now=now)
     accepted = await accept_lead(session, lead, submitted_by=submission.provider, now=now,
-                                 duplicate_lookback=duplicate_lookback)
+                                 duplicate_lookback=duplicate_lookback, lead_id=lead_id)
     await session.execute(insert(tables.source_leads).values(
         provider=submission.provider, provider_lead_id=submission.provider_lead_id, lead_id=accepted.lead_id,
         received_at=now))
