@@ -73,3 +73,16 @@ def test_the_lead_id_is_percent_encoded_into_the_link_template() -> None:
     assert lead_url("https://crm.example.com/leads/{lead_id}", "a/b?c") == "https://crm.example.com/leads/a%2Fb%3Fc"
     text = _text(_assigned(), url="https://x.example/l/a|b")
     assert "<https://x.example/l/a%7Cb|Open the lead>" in text
+
+
+@pytest.mark.parametrize("template", ["https://crm.example.com/leads", "https://crm.example.com/{id}",
+                                      "https://x.example/{lead_id}/{other}", "ftp://x.example/{lead_id}",
+                                      "javascript:alert(1)//{lead_id}", "https://x.example/a b/{lead_id}"])
+def test_a_lead_url_template_that_cannot_make_a_link_stops_the_monitor_from_starting(template: str) -> None:
+    from pydantic import ValidationError
+
+    from sla_monitor.settings import SlaMonitorSettings
+
+    with pytest.raises(ValidationError, match="LEAD_URL_TEMPLATE"):
+        SlaMonitorSettings(admin_token="x", lead_url_template=template)  # type: ignore[arg-type]
+    assert SlaMonitorSettings(admin_token="x").lead_url_template.endswith("/v1/leads/{lead_id}")  # type: ignore[arg-type]
