@@ -88,16 +88,16 @@ async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: L
         verb = "reassigned" if data.reason == "reassigned" else "assigned again"
         await save_clock(session, row, cancel(clock_from_row(row), at=data.assigned_at),
                          note=f"cancelled: {verb} to {data.rep_id}", now=now)
-    clock_id = await _start_clock(session, event, data, partition, policies=policies, now=now, skew=skew)
-    due_at = None
-    if clock_id is not None:
-        due_at = (await _clock_row(session, clock_id)).due_at
-    await announce(session, event, data, due_at=due_at, url_template=lead_url_template, now=now)
-    return clock_id
+    started = await _start_clock(session, event, data, partition, policies=policies, now=now, skew=skew)
+    await announce(session, event, data, due_at=started[1] if started else None, url_template=lead_url_template,
+                   now=now)
+    return started[0] if started else None
 
 
 async def _start_clock(session: AsyncSession, event: CloudEvent, data: LeadAssigned, partition: int, *,
-                       policies: VersionedDocuments[PolicySet], now: datetime, skew: timedelta) -> str | None:
+                       policies: VersionedDocuments[PolicySet], now: datetime,
+                       skew: timedelta) -> tuple[str, datetime] | None:
+    """The new clock's id and due time; None when there is no one to hold the clock or no window to keep."""
     if data.rep_id is None:
         return None
     active = await policies.active(session)
@@ -120,7 +120,7 @@ async def _start_clock(session: AsyncSession, event: CloudEvent, data: LeadAssig
                                      .order_by(t.c.occurred_at))).all()
     for touch in earlier:
         await apply_touch(session, await _clock_row(session, clock_id), touch, now=now, skew=skew)
-    return clock_id
+    return clock_id, clock.due_at
 
 
 async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now: datetime,
