@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 from standardwebhooks import Webhook
 
+from shared import topics
 from shared.events import AssignedRep, CloudEvent, LeadAssigned, LeadSummary
-from tests.integration.sla_monitor.conftest import Monitor, Receiver, clocks_of, send
-from tests.support import eventually
+from sla_monitor.main import create_app
+from tests.conftest import DatabaseFactory
+from tests.integration.sla_monitor.conftest import (
+    ADMIN,
+    FAST_POLICIES,
+    Monitor,
+    Receiver,
+    clocks_of,
+    consuming,
+    migrated,
+    monitor_settings,
+    send,
+)
+from tests.support import TopicReader, eventually, serve
 
 
 def _assigned(lead_id: str, *, team: str = "na", urgency: str = "hot", rep_id: str = "rep-a",
@@ -123,3 +138,27 @@ async def test_the_api_takes_lead_assigned_and_refuses_unknown_event_names(monit
         assert answer.status_code == 422, events
         assert all(e["field"].startswith("events") for e in answer.json()["errors"]), answer.text
     assert len((await monitor.http.get("/v1/subscriptions")).json()["subscriptions"]) == 1
+
+
+async def test_a_subscription_whose_assignment_deliveries_keep_failing_is_disabled(
+        databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: Path) -> None:
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(FAST_POLICIES)
+    settings = monitor_settings(await migrated(databases), kafka_bootstrap, policies,
+                                subscription_max_consecutive_failures=3, delivery_first_retry_seconds=0.05)
+    receiver = Receiver(status=500)
+    app = create_app(settings)
+    async with serve(receiver.app()) as hook_base, serve(app) as base_url, \
+            httpx.AsyncClient(base_url=base_url, headers=ADMIN) as http:
+        await consuming(app)
+        created = (await http.post("/v1/subscriptions", json={"url": hook_base + "/hook",
+                                                              "events": ["lead.assigned"]})).json()
+        await send(kafka_bootstrap, _assigned("unheard"))
+        async with TopicReader(kafka_bootstrap, topics.SLA_ALERTS) as reader:
+            [disabled] = await reader.wait_for(lambda e: e.type == "subscription.disabled")
+        assert disabled.data["subscription_id"] == created["id"] and disabled.subject == "unheard"
+        [listed] = (await http.get("/v1/subscriptions")).json()["subscriptions"]
+        assert listed["active"] is False
+        [entry] = (await http.get(f"/v1/subscriptions/{created['id']}/deliveries")).json()["deliveries"]
+        assert entry["event_type"] == "lead.assigned" and entry["attempts"] == 3
+    assert len(receiver.deliveries) == 3
