@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from fastapi import Depends, FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake import tables
+from intake import lead_fetches, tables
 from intake.activities import ActivitySubmission
 from intake.deps import refuse_before_body, require_admin
 from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP, linked_handler
 from intake.normalize import LeadSubmission
-from intake.routes import activities, integrations, leads, sources, unmatched
+from intake.routes import activities, integrations, lead_ads, leads, sources, unmatched
 from intake.settings import IntakeSettings
+from intake.sources.accept import SourceSubmission, accept_source_lead, source_lead
 from intake.sources.mapping import load_mapping
 from shared import db
+from shared.clock import SystemClock
 from shared.dlq import dlq_router
 from shared.http import guard, publish_schemas, service_app
 from shared.kafka import EventConsumer, EventPublisher, ensure_topics
@@ -33,11 +36,16 @@ log = get_logger(__name__)
 def retention_rules(settings: IntakeSettings) -> list[RetentionRule]:
     keys = tables.idempotency_keys
     parked = tables.unmatched_activities
+    fetches = tables.lead_fetches
     return [*outbox_and_inbox_rules(settings, outbox=tables.outbox, processed_events=tables.processed_events),
             RetentionRule("idempotency_keys", keys, keys.c.created_at,
                           timedelta(days=settings.idempotency_key_retention_days)),
             RetentionRule("unmatched_activities", parked, parked.c.received_at,
-                          timedelta(days=settings.unmatched_activity_retention_days))]
+                          timedelta(days=settings.unmatched_activity_retention_days)),
+            # Only fetches that are done: pending and failed ones are kept however old (the lead is not stored yet).
+            RetentionRule("lead_fetches", fetches, fetches.c.updated_at,
+                          timedelta(days=settings.lead_fetch_retention_days),
+                          keep_if=lambda: fetches.c.state != lead_fetches.DONE)]
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
@@ -48,14 +56,28 @@ def create_app(settings: IntakeSettings) -> FastAPI:
                           marks_table=tables.outbox_marks, publisher=publisher)
     retention = service_retention(settings, session_factory=session_factory, rules=retention_rules(settings))
 
+    clock = SystemClock()
+
+    async def accept_fetched(session: AsyncSession, submission: SourceSubmission) -> tuple[str | None, bool]:
+        if submission.is_test:  # checked against the mapping (a refusal is kept as failed), not stored nor routed
+            source_lead(submission, mapping=app.state.source_mapping, now=clock.now())
+            return None, False
+        return await accept_source_lead(session, submission, mapping=app.state.source_mapping, now=clock.now(),
+                                        duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+
+    fetcher = lead_fetches.service_fetcher(settings, session_factory=session_factory, accept=accept_fetched,
+                                           clock=clock, on_stored=relay.notify)
+
     consumer = EventConsumer(
         settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS, handler=linked_handler(),
         session_factory=session_factory, processed_events=tables.processed_events, publisher=publisher,
         after_commit=relay.notify)
 
-    # Learning a CRM id (lead.linked) waits while the broker is away; accepting leads does not.
-    supervisor = Supervisor({"outbox_relay": relay, "retention": retention, "linked_consumer": consumer},
-                            optional=frozenset({"linked_consumer"}))
+    # Learning a CRM id (lead.linked) waits while the broker is away, and fetching announced leads while the
+    # provider's API is (or the loop restarts); accepting leads and webhooks does not.
+    supervisor = Supervisor({"outbox_relay": relay, "retention": retention, "linked_consumer": consumer,
+                             "lead_fetches": fetcher},
+                            optional=frozenset({"linked_consumer", "lead_fetches"}))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,9 +102,11 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = service_app(title="leadrouter intake", lifespan=lifespan, engine=engine, publisher=publisher,
                       broker_required=False,
                       description="Accepts leads (web forms, badge scanners) and CRM activities.",
-                      supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay)
+                      supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay,
+                      lead_fetcher=fetcher)
     app.include_router(leads.router)
     app.include_router(activities.router)
+    app.include_router(lead_ads.router)
     app.include_router(unmatched.router)
     app.include_router(integrations.router)
     app.include_router(sources.router)

@@ -61,8 +61,30 @@ class IntakeSettings(ServiceSettings):
     linkedin_client_secret: SecretStr | None = None
     linkedin_access_token: SecretStr | None = None
     linkedin_api_url: str = "https://api.linkedin.com"
+    #: The ``LinkedIn-Version`` (YYYYMM) the Lead Sync fetches ask for; LinkedIn retires a version after a year.
+    linkedin_api_version: str = Field(default="202601", pattern=r"^\d{6}(\.\d{2})?$")
+    # Fetches of leads announced by id only (Meta, LinkedIn): retried with backoff while the provider is down.
+    lead_fetch_retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    lead_fetch_retry_cap_seconds: float = Field(default=900.0, gt=0, le=86400)
+    #: An invalid or expired token, or a missing permission, is retried this often (and at every start).
+    lead_fetch_auth_retry_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    #: The longest one fetch (connecting, sending, reading the whole answer) may take.
+    lead_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: A worker holds a claimed fetch this long (at least twice the timeout); another replica takes it over after.
+    lead_fetch_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    #: Done lead fetches are deleted after this long (a provider's later repeat is still recognised by its lead id).
+    lead_fetch_retention_days: float = Field(default=30, gt=0)
     #: Field mapping of lead sources, per provider and form (see config/sources.yaml).
     sources_config_path: str = "config/sources.yaml"
+
+    @model_validator(mode="after")
+    def _a_lead_fetch_ends_within_its_lease(self) -> Any:
+        # A fetch still running when its lease ends is taken over by another replica, and neither could complete.
+        if self.lead_fetch_lease_seconds < 2 * self.lead_fetch_timeout_seconds:
+            raise ValueError(
+                f"LEAD_FETCH_LEASE_SECONDS ({self.lead_fetch_lease_seconds}) must be at least twice "
+                f"LEAD_FETCH_TIMEOUT_SECONDS ({self.lead_fetch_timeout_seconds}), so a fetch ends within its lease.")
+        return self
 
     @model_validator(mode="after")
     def _credentials_are_required(self) -> Any:

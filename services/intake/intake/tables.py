@@ -1,5 +1,5 @@
 """The intake database: leads, their CRM ids, activities (and those waiting for their lead), idempotency keys,
-the outbox and the consumed-events inbox."""
+lead fetches, the outbox and the consumed-events inbox."""
 
 from __future__ import annotations
 
@@ -71,6 +71,34 @@ unmatched_activities = Table(
 
 #: Consumed ``lead.linked`` events, so a redelivered one is skipped.
 processed_events = processed_events_table(metadata)
+
+#: Leads a provider announced by id only (Meta Lead Ads, LinkedIn Lead Sync), read from its API by
+#: ``intake.lead_fetches``: one row per provider lead id, so a repeated webhook adds nothing.
+lead_fetches = Table(
+    "lead_fetches",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("provider_lead_id", String(255), primary_key=True),
+    Column("form_id", String(255), nullable=True),
+    #: The notice's ids and times (page, ad, form, occurredAt); never the person's answers.
+    Column("notice", JSON(), nullable=False),
+    #: ``pending`` (to fetch, or retrying), ``failed`` (kept with its reason), ``done`` (the lead is stored).
+    Column("state", String(16), nullable=False),
+    #: ``transient``, ``auth``, ``invalid``, ``unmapped`` (``intake.sources.fetching.FailureKind``) of the last failure.
+    Column("failure_kind", String(16), nullable=True),
+    #: Why the last attempt failed: HTTP status and provider error code, or the fields refused (no personal data).
+    Column("last_error", String(500), nullable=True),
+    Column("attempts", Integer(), nullable=False, default=0),
+    #: When to try next; NULL = not retried automatically.
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    #: A worker claimed the row until then (it is fetching it); ``claim_id`` says which claim may complete it.
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("claim_id", String(36), nullable=True),
+    Column("lead_id", String(limits.MAX_LEAD_ID), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_lead_fetches_state_next_attempt_at", "state", "next_attempt_at"),
+)
 
 outbox = outbox_table(metadata)
 outbox_marks = outbox_marks_table(metadata)
