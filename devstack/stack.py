@@ -86,6 +86,8 @@ def with_dev_defaults(env: dict[str, str]) -> list[str]:
             env[name] = value
             filled.append(name)
     env.setdefault("ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")
+    # Assignment messages link to the lead where this intake serves it.
+    env.setdefault("LEAD_URL_TEMPLATE", env["INTAKE_PUBLIC_URL"].rstrip("/") + "/v1/leads/{lead_id}")
     return filled
 
 

@@ -6,6 +6,7 @@ from shared.events.activities import TOUCH_TYPES, ActivityRecorded
 from shared.events.crm import CRM_NAMES, CrmName, ExternalIds, LeadLinked
 from shared.events.envelope import CloudEvent, EventData
 from shared.events.leads import LeadAssigned, LeadFields, LeadReceived, LeadSummary, Urgency
+from shared.events.reps import AssignedRep, RepCrmIds, is_slack_user_id
 from shared.events.sla import (
     SUBSCRIBABLE_EVENT_TYPES,
     LeadRecycled,
@@ -41,6 +42,9 @@ def parse_data(event: CloudEvent) -> EventData:
 
 
 __all__ = [
+    "AssignedRep",
+    "RepCrmIds",
+    "is_slack_user_id",
     "SUBSCRIBABLE_EVENT_TYPES",
     "WEEKDAYS",
     "SubscribableEventType",

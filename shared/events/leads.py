@@ -11,6 +11,7 @@ from shared import topics
 from shared.events import limits
 from shared.events.crm import ExternalIds
 from shared.events.envelope import EventData
+from shared.events.reps import AssignedRep
 
 Urgency = Literal["hot", "warm", "cold"]
 
@@ -99,3 +100,6 @@ class LeadAssigned(EventData):
     reason: AssignmentReason = "initial"
     config_version: int | None = None
     lead: LeadSummary = LeadSummary()
+    #: The rep's name, Slack member id and CRM user ids from the routing document (absent before they existed,
+    #: and when nobody was assigned).
+    rep: AssignedRep | None = None

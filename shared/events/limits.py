@@ -30,3 +30,9 @@ MAX_POSTAL_CODE = 32
 MAX_NOTES = 5_000
 #: A CRM's id for a person (HubSpot contact id, Salesforce WhoId, Pipedrive person id, Close lead id).
 MAX_EXTERNAL_ID = 255
+#: A rep's display name in the routing document and on ``lead.assigned``.
+MAX_REP_NAME = 255
+#: A Slack member id (``U024BE7LH``, or ``W…`` on Enterprise Grid); Slack's are about 9–11 characters.
+MAX_SLACK_USER_ID = 32
+#: A rep's user id in a CRM (HubSpot owner id, Salesforce user id, Pipedrive user id, Close user id).
+MAX_CRM_USER_ID = 64

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal, get_args
 
 from shared import topics
 from shared.events.envelope import EventData
-from shared.events.leads import Urgency
+from shared.events.leads import LeadAssigned, Urgency
 
 
 class SlaAlertData(EventData):
@@ -88,7 +88,8 @@ class SubscriptionDisabled(EventData):
 
 
 #: The events a webhook subscription can ask for.
-SubscribableEventType = Literal["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled"]
+SubscribableEventType = Literal["sla.warning", "sla.breached", "sla.met", "lead.recycled", "subscription.disabled",
+                                "lead.assigned"]
 SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = get_args(SubscribableEventType)
 assert set(SUBSCRIBABLE_EVENT_TYPES) == {m.event_type for m in (SlaWarning, SlaBreached, SlaMet, LeadRecycled,
-                                                                 SubscriptionDisabled)}
+                                                                 SubscriptionDisabled, LeadAssigned)}

@@ -103,3 +103,22 @@ def test_parse_data_runs_the_upcasts_of_the_registry(monkeypatch: pytest.MonkeyP
     sample = next(p for p in SAMPLES if p.name.startswith("lead.assigned.v1"))
     data = parse_data(CloudEvent.from_bytes(sample.read_bytes()))
     assert isinstance(data, LeadAssigned) and data.rule_id == "v1:us-fintech-demo"
+
+
+def test_an_assignment_from_before_rep_details_existed_still_parses_without_them() -> None:
+    from shared.events.leads import LeadAssigned
+
+    payload = json.loads(next(p for p in SAMPLES if p.name.startswith("lead.assigned.v1")).read_text())
+    payload["data"].pop("rep")
+    data = parse_data(CloudEvent.model_validate(payload))
+    assert isinstance(data, LeadAssigned) and data.rep is None and data.rep_id == "rep-ana"
+
+
+def test_an_odd_rep_detail_from_a_newer_router_does_not_stop_an_assignment_from_being_read() -> None:
+    from shared.events.leads import LeadAssigned
+
+    payload = json.loads(next(p for p in SAMPLES if p.name.startswith("lead.assigned.v1")).read_text())
+    payload["data"]["rep"] = {"slack_user_id": "not-a-member-id", "crm": {"zoho_user_id": "7"}, "pager": "x"}
+    data = parse_data(CloudEvent.model_validate(payload))
+    assert isinstance(data, LeadAssigned) and data.rep is not None
+    assert data.rep.slack_user_id == "not-a-member-id" and data.rep.crm.hubspot_owner_id is None

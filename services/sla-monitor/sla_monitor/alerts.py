@@ -102,12 +102,19 @@ class Alerts:
                 if not isinstance(data, ReassignmentRequested):
                     self._fan_out(event)
 
-    def _fan_out(self, event: CloudEvent) -> None:
+    def deliver(self, event: CloudEvent, *, slack: dict[str, str]) -> None:
+        """Queue deliveries of an event this service does not publish itself (``lead.assigned``) to every
+        subscription that wants it: ``slack`` for Slack subscriptions, the CloudEvent for the others."""
+        self._fan_out(event, slack=slack)
+
+    def _fan_out(self, event: CloudEvent, *, slack: dict[str, str] | None = None) -> None:
         for subscription in self.subscriptions:
             if not wants(subscription, event.type, event.data):
                 continue
-            body = slack_message(event, now=self.now) if subscription.format == "slack" else event.model_dump(
-                mode="json")
+            if subscription.format == "slack":
+                body: dict[str, Any] = slack if slack is not None else slack_message(event, now=self.now)
+            else:
+                body = event.model_dump(mode="json")
             self.deliveries.append({
                 "subscription_id": subscription.id, "event_id": event.id, "event_type": event.type,
                 "lead_id": event.subject, "payload": json.dumps(body, separators=(",", ":")), "state": "pending",

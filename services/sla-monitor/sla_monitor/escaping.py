@@ -32,6 +32,12 @@ def slack_text(value: object) -> str:
     return _SLACK_MARKER.sub(lambda m: f"{_ZERO_WIDTH_SPACE}{m.group()}{_ZERO_WIDTH_SPACE}", text)
 
 
+def slack_link(url: str, label: str) -> str:
+    """A Slack link ``<url|label>``: the URL's ``&``, ``<``, ``>`` escaped and a ``|`` percent-encoded (it would
+    end the URL), the label escaped as text."""
+    return f"<{url.translate(_SLACK_ENTITIES).replace('|', '%7C')}|{slack_text(label)}>"
+
+
 def csv_cell(value: Any) -> Any:
     """A text cell a spreadsheet would run as a formula gets a leading ``'``; everything else is unchanged."""
     if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):

@@ -16,9 +16,11 @@ from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigne
 from shared.versioned import VersionedDocuments
 from sla_monitor import tables
 from sla_monitor.alerts import emit
+from sla_monitor.assignments import announce
 from sla_monitor.clock_store import Quarantined, advance, clock_from_row, insert_clock, save_clock
 from sla_monitor.domain.clock import DEFAULT_TOUCH_SKEW, Happening, cancel, record_touch, start_clock
 from sla_monitor.domain.policies import PolicySet
+from sla_monitor.settings import DEFAULT_LEAD_URL_TEMPLATE
 
 #: A status change to one of these stops the lead's clocks.
 CLOSING_STATUSES = frozenset({"disqualified", "closed", "closed_lost", "closed_won", "lost", "won"})
@@ -78,16 +80,30 @@ async def apply_touch(session: AsyncSession, row: Row[Any], touch: Any, *, now: 
 
 async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: LeadAssigned, partition: int, *,
                                policies: VersionedDocuments[PolicySet], now: datetime,
-                               skew: timedelta = DEFAULT_TOUCH_SKEW) -> str | None:
-    """Stop the lead's earlier clocks and start one for this assignment; returns the new clock id."""
+                               skew: timedelta = DEFAULT_TOUCH_SKEW,
+                               lead_url_template: str = DEFAULT_LEAD_URL_TEMPLATE) -> str | None:
+    """Stop the lead's earlier clocks, start one for this assignment and queue the assignment's deliveries
+    (they say when the new clock is due); returns the new clock id."""
     for row in await _open_clocks(session, data.lead_id):
         verb = "reassigned" if data.reason == "reassigned" else "assigned again"
         await save_clock(session, row, cancel(clock_from_row(row), at=data.assigned_at),
                          note=f"cancelled: {verb} to {data.rep_id}", now=now)
+    started = await _start_clock(session, event, data, partition, policies=policies, now=now, skew=skew)
+    await announce(session, event, data, due_at=started[1] if started else None, url_template=lead_url_template,
+                   now=now)
+    return started[0] if started else None
+
+
+async def _start_clock(session: AsyncSession, event: CloudEvent, data: LeadAssigned, partition: int, *,
+                       policies: VersionedDocuments[PolicySet], now: datetime,
+                       skew: timedelta) -> tuple[str, datetime] | None:
+    """The new clock's id and due time; None when there is no one to hold the clock or no window to keep."""
     if data.rep_id is None:
         return None
     active = await policies.active(session)
-    policy = active.parsed.for_urgency(data.urgency)
+    policy = active.parsed.policies.get(data.urgency)
+    if policy is None:  # every urgency has one today; without one there is no window to keep
+        return None
     clock = start_clock(policy, assigned_at=data.assigned_at, received_at=data.lead.received_at,
                         captured_at=data.lead.captured_at)
     clock_id = str(uuid.uuid4())
@@ -104,7 +120,7 @@ async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: L
                                      .order_by(t.c.occurred_at))).all()
     for touch in earlier:
         await apply_touch(session, await _clock_row(session, clock_id), touch, now=now, skew=skew)
-    return clock_id
+    return clock_id, clock.due_at
 
 
 async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now: datetime,
@@ -121,10 +137,11 @@ async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now:
 
 
 def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock,
-                 touch_skew: timedelta = DEFAULT_TOUCH_SKEW) -> Handler:
+                 touch_skew: timedelta = DEFAULT_TOUCH_SKEW,
+                 lead_url_template: str = DEFAULT_LEAD_URL_TEMPLATE) -> Handler:
     async def on_assigned(data: LeadAssigned, *, event: CloudEvent, session: AsyncSession, partition: int) -> None:
         await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now(),
-                                   skew=touch_skew)
+                                   skew=touch_skew, lead_url_template=lead_url_template)
 
     async def on_activity(data: ActivityRecorded, *, session: AsyncSession, **_: object) -> None:
         await record_activity(session, data, now=clock.now(), skew=touch_skew)

@@ -91,7 +91,8 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     consumer = EventConsumer(
         settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
         handler=make_handler(policies=policies, clock=clock,
-                             touch_skew=timedelta(seconds=settings.touch_clock_skew_seconds)),
+                             touch_skew=timedelta(seconds=settings.touch_clock_skew_seconds),
+                             lead_url_template=settings.lead_url_template),
         session_factory=session_factory,
         processed_events=tables.processed_events, publisher=publisher, after_commit=after_commit,
         on_assignment=on_assignment,

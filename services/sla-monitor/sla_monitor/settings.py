@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from shared.settings import SCHEMA_PATTERN, ServiceSettings, sqlite_url
+
+#: Where a lead is opened from an assignment message: intake's own lead view, unless a CRM's page is set.
+DEFAULT_LEAD_URL_TEMPLATE = "http://127.0.0.1:8000/v1/leads/{lead_id}"
+
+
+def _lead_url_template(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    rest = value.replace("{lead_id}", "")
+    if "{lead_id}" not in value or "{" in rest or "}" in rest:
+        raise ValueError("LEAD_URL_TEMPLATE must contain {lead_id} and no other {placeholder}, "
+                         "e.g. https://crm.example.com/leads/{lead_id}")
+    parts = urlsplit(rest)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError("LEAD_URL_TEMPLATE must be an http(s) URL without spaces, "
+                         "e.g. https://crm.example.com/leads/{lead_id}")
+    return value
 
 
 class SlaMonitorSettings(ServiceSettings):
@@ -32,6 +51,9 @@ class SlaMonitorSettings(ServiceSettings):
     delivery_max_retry_seconds: float = 6 * 3600.0
     #: A subscription whose deliveries fail this many times in a row is disabled.
     subscription_max_consecutive_failures: int = 50
+    #: The link to a lead in ``lead.assigned`` Slack messages; ``{lead_id}`` is replaced by the lead's id.
+    lead_url_template: Annotated[str, Field(max_length=2048), AfterValidator(_lead_url_template)] = \
+        DEFAULT_LEAD_URL_TEMPLATE
     #: Touches older than this are deleted once no running clock of their lead needs them.
     touch_retention_days: float = Field(default=30, gt=0)
     #: Finished (delivered or failed) webhook deliveries are kept this long for inspection.

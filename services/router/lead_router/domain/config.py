@@ -6,13 +6,24 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.events import limits
 from shared.events.leads import Urgency
+from shared.events.reps import SLACK_USER_ID_PATTERN
 from shared.events.weekdays import Weekday
 from shared.validation import TimeZone, errors_with_paths
 
@@ -32,13 +43,55 @@ MAX_EMPLOYEES = 10_000_000_000
 MAX_PRIORITY = 1_000_000_000
 
 
+def _number_as_text(value: Any) -> Any:
+    """YAML reads ``hubspot_owner_id: 41629779`` as a number; an id is text, so take its digits as written."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _shaped(pattern: str, what: str) -> AfterValidator:
+    """A check that the text is ``what`` (a sentence naming the shape and an example), else a ValueError."""
+    compiled = re.compile(pattern)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and compiled.fullmatch(value) is None:
+            raise ValueError(f"must be {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+NumericCrmId = Annotated[str | None, BeforeValidator(_number_as_text), Field(max_length=20),
+                         _shaped(r"[0-9]+", "the user's number, e.g. 41629779")]
+SalesforceUserId = Annotated[str | None, Field(max_length=18), _shaped(
+    r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?", "a Salesforce id of 15 or 18 letters and digits, e.g. 005Dn000003xYzAIAU")]
+CloseUserId = Annotated[str | None, Field(max_length=limits.MAX_CRM_USER_ID), _shaped(
+    r"user_[A-Za-z0-9]+", "a Close user id, e.g. user_04EJPREurd0b3KDozVFqXSRbt2uBjw3Q")]
+SlackUserId = Annotated[str | None, Field(max_length=limits.MAX_SLACK_USER_ID), _shaped(
+    SLACK_USER_ID_PATTERN, "a Slack member id: U or W and capital letters and digits, e.g. U024BE7LH")]
+
+
+class RepCrm(_Strict):
+    """The rep's user id in each CRM (for setting the record's owner there); each optional.
+
+    HubSpot owner ids and Pipedrive user ids are numbers, Salesforce user ids 15 or 18 letters and digits
+    (``005…``), Close user ids ``user_…``."""
+
+    hubspot_owner_id: NumericCrmId = None
+    salesforce_user_id: SalesforceUserId = None
+    pipedrive_user_id: NumericCrmId = None
+    close_user_id: CloseUserId = None
+
+
 class Rep(_Strict):
     id: str = Field(min_length=1, max_length=limits.MAX_REP_ID)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=limits.MAX_REP_NAME)
     email: str | None = None
     timezone: TimeZone = "UTC"
     weight: int = Field(default=1, ge=1, le=100)
     capacity: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
+    #: The rep's Slack member id (Slack: profile → ⋮ → Copy member ID), mentioned as ``<@U…>`` in assignments.
+    slack_user_id: SlackUserId = None
+    crm: RepCrm = RepCrm()
 
 
 class WorkingHours(_Strict):
