@@ -83,7 +83,8 @@ async def test_a_signed_leadgen_is_answered_at_once_and_its_lead_fetched_stored_
     assert answer.json() == {"lead_id": promised, "lead_ids": [promised], "status": "accepted", "leads": 1, "new": 1}
 
     row = await settled_fetch(meta, META_LEADGEN_ID, state="done")
-    assert row.lead_id == promised and row.attempts == 1  # the lead is stored under the id the webhook was told and row.notice["page_id"] == "153125381133"
+    # the lead is stored under the id the webhook was told
+    assert row.lead_id == promised and row.attempts == 1 and row.notice["page_id"] == "153125381133"
     [request] = graph.fetched(META_LEADGEN_ID)
     assert request.query_params["access_token"] == PAGE_TOKEN
     assert "field_data" in request.query_params["fields"].split(",")
