@@ -36,11 +36,17 @@ async def test_a_killed_instances_clocks_fire_once_on_the_survivor(
                      "SLA_POLICIES_PATH": str(policies), "LOG_LEVEL": "WARNING"})
     processes: list[subprocess.Popen[bytes]] = []
     ports = []
+    logs = [tmp_path / f"sla-monitor-{n}.log" for n in range(2)]
     try:
-        for _ in range(2):
+        for log in logs:
+            # One after the other: two processes seeding one SQLite file at the same instant contend for its
+            # single writer (an instance per SQLite file is the supported setup; PostgreSQL takes both at once).
+            if ports:
+                await eventually(_ready(ports[-1]), timeout=60, what="the first instance to be ready")
             ports.append(free_port())
-            processes.append(start_service(service, {**env, service.port_env: str(ports[-1])},
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            with log.open("wb") as output:
+                processes.append(start_service(service, {**env, service.port_env: str(ports[-1])},
+                                               stdout=output, stderr=subprocess.STDOUT))
 
         async def both_own_partitions() -> bool:
             owned = []
@@ -55,7 +61,12 @@ async def test_a_killed_instances_clocks_fire_once_on_the_survivor(
                     owned.append(float(line.split()[1]))
             return owned == [3.0, 3.0]
 
-        await eventually(both_own_partitions, timeout=60, what="two instances owning three partitions each")
+        try:
+            await eventually(both_own_partitions, timeout=60, what="two instances owning three partitions each")
+        except AssertionError as exc:
+            states = [f"instance {n}: exit code {p.poll()}; log ends: {log.read_text(errors='replace')[-1500:]}"
+                      for n, (p, log) in enumerate(zip(processes, logs, strict=True))]
+            raise AssertionError("\n".join([str(exc), *states])) from None
         start = datetime.now(UTC)
         for i in range(LEADS):
             await send(kafka_bootstrap, assigned(f"orphan-{i:02d}", at=start))
@@ -76,6 +87,17 @@ async def test_a_killed_instances_clocks_fire_once_on_the_survivor(
     assert set(fired.values()) == {1}
     due = start + timedelta(seconds=6)
     assert all(datetime.fromisoformat(e.data["due_at"]) == due for e in breaches)
+
+
+def _ready(port: int):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return probe
 
 
 def _clocks_started(port: int, expected: int):  # type: ignore[no-untyped-def]
