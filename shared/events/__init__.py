@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.events.activities import TOUCH_TYPES, ActivityRecorded
 from shared.events.crm import CRM_NAMES, CrmName, ExternalIds, LeadLinked
 from shared.events.envelope import CloudEvent, EventData
-from shared.events.leads import LeadAssigned, LeadFields, LeadReceived, LeadSummary, Urgency
+from shared.events.leads import LeadAssigned, LeadContact, LeadFields, LeadReceived, LeadSummary, Urgency
 from shared.events.reps import AssignedRep, RepCrmIds, is_slack_user_id
 from shared.events.sla import (
     SUBSCRIBABLE_EVENT_TYPES,
@@ -60,6 +60,7 @@ __all__ = [
     "EVENT_TYPES",
     "EventData",
     "LeadAssigned",
+    "LeadContact",
     "LeadFields",
     "LeadReceived",
     "LeadRecycled",

@@ -87,6 +87,24 @@ class LeadSummary(BaseModel):
         return " ".join(parts) or None
 
 
+class LeadContact(BaseModel):
+    """How the lead can be reached and what a CRM record of them holds, carried with the assignment so the SLA
+    monitor can write the owner to the CRMs and tell the rep (never logged: these are the lead's own data)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    email: Annotated[str | None, Field(max_length=limits.MAX_EMAIL)] = None
+    phone: Annotated[str | None, Field(max_length=limits.MAX_PHONE)] = None
+    title: Annotated[str | None, Field(max_length=limits.MAX_TEXT)] = None
+    country: Annotated[str | None, Field(max_length=limits.MAX_TEXT)] = None
+    region: Annotated[str | None, Field(max_length=limits.MAX_TEXT)] = None
+    postal_code: Annotated[str | None, Field(max_length=limits.MAX_POSTAL_CODE)] = None
+    industry: Annotated[str | None, Field(max_length=limits.MAX_SLUG)] = None
+    employees: int | None = None
+    #: The lead's ids in the CRMs as known when it was routed (the SLA monitor adds those learned since).
+    external_ids: ExternalIds = Field(default_factory=dict)
+
+
 class LeadAssigned(EventData):
     event_type: ClassVar[str] = "lead.assigned"
     topic: ClassVar[str] = topics.LEADS_ASSIGNED
@@ -103,3 +121,5 @@ class LeadAssigned(EventData):
     #: The rep's name, Slack member id and CRM user ids from the routing document (absent before they existed,
     #: and when nobody was assigned).
     rep: AssignedRep | None = None
+    #: The lead's contact details for CRM write-backs and the rep's email (absent on events from before).
+    contact: LeadContact | None = None

@@ -37,10 +37,12 @@ class RepCrmIds(BaseModel):
 
 
 class AssignedRep(BaseModel):
-    """The rep's name and contact ids at the time of the assignment (never the lead's own contact data)."""
+    """The rep's name, work email and contact ids at the time of the assignment."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     name: Annotated[str | None, Field(max_length=limits.MAX_REP_NAME)] = None
+    #: The rep's work email, for assignment emails (``SMTP_URL``).
+    email: Annotated[str | None, Field(max_length=limits.MAX_EMAIL)] = None
     slack_user_id: Annotated[str | None, Field(max_length=limits.MAX_SLACK_USER_ID)] = None
     crm: RepCrmIds = RepCrmIds()

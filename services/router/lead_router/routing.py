@@ -18,7 +18,7 @@ from lead_router.domain.decision import Decision, OwnerCandidate, decide
 from lead_router.domain.matching import match_rules
 from lead_router.domain.ownership import company_domain
 from lead_router.state_store import load_cursor, lock_cursors, lock_lead, rep_states, save_cursor
-from shared.events import AssignedRep, CloudEvent, LeadAssigned, LeadReceived, LeadSummary, RepCrmIds
+from shared.events import AssignedRep, CloudEvent, LeadAssigned, LeadContact, LeadReceived, LeadSummary, RepCrmIds
 from shared.outbox import add_to_outbox
 
 EVENT_SOURCE = "leadrouter/router"
@@ -74,12 +74,12 @@ def summary_of(lead: dict[str, Any]) -> LeadSummary:
 
 
 def rep_of(active: ActiveConfig, team_id: str, rep_id: str | None) -> AssignedRep | None:
-    """What ``lead.assigned`` says about the rep: name, Slack member id, CRM user ids (none of the lead's data)."""
+    """What ``lead.assigned`` says about the rep: name, work email, Slack member id, CRM user ids."""
     team = next((t for t in active.parsed.teams if t.id == team_id), None)
     rep = next((r for r in team.reps if r.id == rep_id), None) if team is not None else None
     if rep is None:
         return None
-    return AssignedRep(name=rep.name, slack_user_id=rep.slack_user_id,
+    return AssignedRep(name=rep.name, email=rep.email, slack_user_id=rep.slack_user_id,
                        crm=RepCrmIds.model_validate(rep.crm.model_dump()))
 
 
@@ -104,6 +104,7 @@ async def record(session: AsyncSession, decision: Decision, *, active: ActiveCon
         lead_id=lead_id, team=decision.team, rep_id=decision.rep_id, urgency=decision.urgency,
         rule_id=decision.rule_id, explanation=decision.explanation, assigned_at=now, reason=reason,  # type: ignore[arg-type]
         config_version=active.number, lead=summary_of(lead), rep=rep_of(active, decision.team, decision.rep_id),
+        contact=LeadContact.model_validate(lead),
     )
     await add_to_outbox(session, tables.outbox, CloudEvent.wrap(event, source=EVENT_SOURCE, time=now))
     return row

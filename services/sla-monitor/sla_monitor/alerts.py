@@ -1,4 +1,4 @@
-"""What a clock's happenings become: events on ``sla.alerts`` (via the outbox) and webhook deliveries.
+"""What a clock's happenings become: events on ``sla.alerts`` (via the outbox) and deliveries.
 
 Both are written in the transaction that changed the clock, so an alert exists exactly when its clock says
 it fired — no matter how often the process crashes or a message is redelivered. The ticker fires clocks in
@@ -8,6 +8,7 @@ batches, so alerts are collected first and written with one statement per table.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.events import CloudEvent, EventData, LeadRecycled, ReassignmentRequested, SlaBreached, SlaMet, SlaWarning
 from shared.outbox import add_many_to_outbox
 from sla_monitor import tables
+from sla_monitor.channels.base import NotDeliverable
 from sla_monitor.domain.clock import Breached, Happening, Met, Recycled, Warned
 from sla_monitor.escaping import slack_text
 
@@ -102,23 +104,35 @@ class Alerts:
                 if not isinstance(data, ReassignmentRequested):
                     self._fan_out(event)
 
-    def deliver(self, event: CloudEvent, *, slack: dict[str, str]) -> None:
+    def deliver(self, event: CloudEvent, *, bodies: Mapping[str, dict[str, Any] | NotDeliverable]) -> None:
         """Queue deliveries of an event this service does not publish itself (``lead.assigned``) to every
-        subscription that wants it: ``slack`` for Slack subscriptions, the CloudEvent for the others."""
-        self._fan_out(event, slack=slack)
+        target that wants it: ``bodies`` by format (a Slack message, a CRM write-back, an email); targets of
+        another format get the CloudEvent. A format whose body is ``NotDeliverable`` gets a failed delivery
+        saying why, so the lead's write-back state shows it."""
+        self._fan_out(event, bodies=bodies)
 
-    def _fan_out(self, event: CloudEvent, *, slack: dict[str, str] | None = None) -> None:
+    def _fan_out(self, event: CloudEvent, *,
+                 bodies: Mapping[str, dict[str, Any] | NotDeliverable] | None = None) -> None:
         for subscription in self.subscriptions:
             if not wants(subscription, event.type, event.data):
                 continue
-            if subscription.format == "slack":
-                body: dict[str, Any] = slack if slack is not None else slack_message(event, now=self.now)
-            else:
-                body = event.model_dump(mode="json")
-            self.deliveries.append({
+            body: dict[str, Any] | NotDeliverable | None = (bodies or {}).get(subscription.format)
+            if body is None:
+                if subscription.format == "slack":
+                    body = slack_message(event, now=self.now)
+                elif subscription.format == "cloudevents":
+                    body = event.model_dump(mode="json")
+                else:  # a CRM or email target only takes what was built for it
+                    continue
+            delivery = {
                 "subscription_id": subscription.id, "event_id": event.id, "event_type": event.type,
-                "lead_id": event.subject, "payload": json.dumps(body, separators=(",", ":")), "state": "pending",
-                "attempts": 0, "next_attempt_at": self.now, "created_at": self.now})
+                "lead_id": event.subject, "state": "pending", "attempts": 0, "next_attempt_at": self.now,
+                "created_at": self.now, "last_error": None}
+            if isinstance(body, NotDeliverable):
+                delivery.update(state="failed", next_attempt_at=None, payload="{}", last_error=str(body)[:500])
+            else:
+                delivery["payload"] = json.dumps(body, separators=(",", ":"))
+            self.deliveries.append(delivery)
 
     async def write(self, session: AsyncSession) -> None:
         await add_many_to_outbox(session, tables.outbox, self.events)

@@ -1,19 +1,26 @@
-"""``lead.assigned`` for subscribers: the CloudEvent as the router published it, or a Slack message telling
-the rep (by mention, when the routing document gives their Slack member id) about the lead and its window.
+"""``lead.assigned`` for its targets: the CloudEvent as the router published it, a Slack message telling the
+rep (by mention, when the routing document gives their Slack member id) about the lead and its window, the
+CRM write-backs (``channels.hubspot``, ``channels.salesforce``) and the rep's email (``channels.email``).
 
-Queued in the transaction that starts the assignment's clock, so the message knows when the first response is
-due, and goes out through the same durable delivery as SLA alerts (``sla_monitor.delivery``).
+Queued in the transaction that starts the assignment's clock, so each message knows when the first response
+is due, and goes out through the one durable delivery mechanism (``sla_monitor.delivery``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import CloudEvent, LeadAssigned, is_slack_user_id
-from sla_monitor.alerts import collect
+from sla_monitor import tables
+from sla_monitor.alerts import collect, wants
+from sla_monitor.channels import hubspot
+from sla_monitor.channels.base import AssignmentContext, NotDeliverable
 from sla_monitor.escaping import slack_link, slack_text
 
 
@@ -70,11 +77,42 @@ def assignment_slack_message(data: LeadAssigned, *, due_at: datetime | None, url
     return {"text": "\n".join(lines)}
 
 
+def _slack_payload(data: LeadAssigned, context: AssignmentContext) -> dict[str, Any]:
+    return assignment_slack_message(data, due_at=context.due_at, url=context.url, now=context.now)
+
+
+#: What each target format receives for an assignment (webhooks in ``cloudevents`` format get the event).
+PAYLOADS: dict[str, Callable[[LeadAssigned, AssignmentContext], dict[str, Any]]] = {
+    "slack": _slack_payload,
+    "hubspot": hubspot.assignment_payload,
+}
+#: Formats whose payload depends on the CRM ids learned since the lead was routed.
+_NEEDS_LINKS = frozenset({"hubspot", "salesforce"})
+
+
+async def _links(session: AsyncSession, lead_id: str) -> dict[str, str]:
+    t = tables.lead_links
+    return {r.crm: r.external_id for r in (await session.execute(
+        select(t.c.crm, t.c.external_id).where(t.c.lead_id == lead_id))).all()}
+
+
 async def announce(session: AsyncSession, event: CloudEvent, data: LeadAssigned, *, due_at: datetime | None,
                    url_template: str, now: datetime) -> None:
-    """Queue the assignment's deliveries to the subscriptions that want ``lead.assigned`` (team, urgency)."""
+    """Queue the assignment's deliveries to the targets that want ``lead.assigned`` (team, urgency)."""
     alerts = await collect(session, now=now)
-    body = CloudEvent.wrap(data, source=event.source, event_id=event.id, time=event.time)
-    alerts.deliver(body, slack=assignment_slack_message(data, due_at=due_at, url=lead_url(url_template,
-                                                                                          data.lead_id), now=now))
+    # Webhooks get the assignment without the lead's contact details (those are for the CRM write-backs).
+    body = CloudEvent.wrap(data.model_copy(update={"contact": None}), source=event.source, event_id=event.id,
+                           time=event.time)
+    formats = {s.format for s in alerts.subscriptions if wants(s, body.type, body.data)}
+    if not formats:
+        return
+    links = await _links(session, data.lead_id) if formats & _NEEDS_LINKS else {}
+    context = AssignmentContext(due_at=due_at, url=lead_url(url_template, data.lead_id), now=now, links=links)
+    bodies: dict[str, dict[str, Any] | NotDeliverable] = {}
+    for format in formats & PAYLOADS.keys():
+        try:
+            bodies[format] = PAYLOADS[format](data, context)
+        except NotDeliverable as exc:
+            bodies[format] = exc
+    alerts.deliver(body, bodies=bodies)
     await alerts.write(session)

@@ -1,49 +1,42 @@
-"""Webhook delivery: Standard Webhooks signatures, retries with exponential backoff and jitter, a delivery
-log, and subscriptions switched off after a run of failures.
+"""The one durable delivery mechanism: a queue of deliveries per target, leased so that one instance sends
+each, retried with exponential backoff and jitter, logged, and targets switched off after a run of failures.
 
-One delivery cannot hold up or undo another: whatever goes wrong sending one (a URL that cannot be parsed,
-a receiver that trickles its answer or sends an endless one) becomes that delivery's failed outcome, and
-each outcome is recorded even if recording another fails. Every request has a total deadline and only the
-first few KiB of an answer are read.
+Every channel goes through it — webhooks (CloudEvents or Slack), HubSpot and Salesforce write-backs and
+email (``sla_monitor.channels``). A target is a row of ``subscriptions``; its ``format`` names its channel.
+
+One delivery cannot hold up or undo another: whatever goes wrong sending one becomes that delivery's failed
+outcome (a channel that raises fails only its own batch), and each outcome is recorded even if recording
+another fails. A CRM that answers the lead's id there gets it published as ``lead.linked`` in the same
+transaction that records the delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from standardwebhooks import Webhook
 
 from shared.backoff import backoff_delay
 from shared.clock import Clock
-from shared.events import CloudEvent, SubscriptionDisabled
+from shared.events import CloudEvent, LeadLinked, SubscriptionDisabled
 from shared.logging import get_logger
 from shared.outbox import add_to_outbox
 from shared.workers import Worker
 from sla_monitor import tables
 from sla_monitor.alerts import EVENT_SOURCE
-from sla_monitor.metrics import DELIVERIES
+from sla_monitor.channels.base import Channel, Outcome
+from sla_monitor.channels.webhook import signature_headers
+from sla_monitor.metrics import DELIVERIES, DELIVERY_DELAY
 from sla_monitor.settings import SlaMonitorSettings
-from sla_monitor.ssrf import UnsafeTarget
-from sla_monitor.subscription_secrets import signing_secrets
-from sla_monitor.webhook_url import InvalidWebhookUrl, parse_webhook_url
 
 log = get_logger(__name__)
 
-
-def signature_headers(secret: str, *more_secrets: str, message_id: str, body: str,
-                      now: datetime) -> dict[str, str]:
-    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` per the Standard Webhooks spec; with
-    several secrets (during a rotation) the signature header carries one signature per secret."""
-    signatures = [Webhook(s).sign(msg_id=message_id, timestamp=now, data=body) for s in (secret, *more_secrets)]
-    return {"webhook-id": message_id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": " ".join(signatures), "content-type": "application/json"}
+__all__ = ["DeliveryWorker", "Outcome", "retry_delay", "signature_headers"]
 
 
 def retry_delay(attempts: int, *, first: float, cap: float, rng: random.Random | None = None) -> timedelta:
@@ -51,115 +44,103 @@ def retry_delay(attempts: int, *, first: float, cap: float, rng: random.Random |
     return timedelta(seconds=backoff_delay(attempts, base=first, cap=cap, rng=rng))
 
 
-async def read_at_most(response: httpx.Response, limit: int) -> int:
-    """Read the raw (still compressed, if it is) answer until its end or ``limit`` bytes; returns the count."""
-    seen = 0
-    async for chunk in response.aiter_raw():
-        seen += len(chunk)
-        if seen >= limit:
-            break
-    return seen
+def _count(rows: Sequence[Row[Any]], subs: Mapping[str, Row[Any]], outcomes: Sequence[Outcome],
+           now: datetime) -> None:
+    for row, outcome in zip(rows, outcomes, strict=True):
+        target = subs.get(row.subscription_id)
+        channel = target.format if target is not None else "unknown"
+        DELIVERIES.labels(outcome="delivered" if outcome.ok else "failed", channel=channel).inc()
+        if outcome.ok:
+            DELIVERY_DELAY.labels(channel=channel).observe(max(0.0, (now - row.created_at).total_seconds()))
 
 
-def _count(outcomes: list[Outcome]) -> None:
-    for outcome in outcomes:
-        DELIVERIES.labels(outcome="delivered" if outcome.ok else "failed").inc()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    status: int | None
-    error: str | None
-    permanent: bool = False
+def _chunks(rows: Sequence[Row[Any]], size: int) -> list[Sequence[Row[Any]]]:
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
 
 
 class DeliveryWorker(Worker):
     name = "sla.delivery"
 
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], settings: SlaMonitorSettings,
-                 clock: Clock, http: httpx.AsyncClient, after_change: Any = None, batch_size: int = 50) -> None:
+                 clock: Clock, channels: Mapping[str, Channel], after_change: Any = None,
+                 batch_size: int = 200) -> None:
         super().__init__()
         self._session_factory = session_factory
         self._settings = settings
         self._clock = clock
-        self._http = http
+        self._channels = dict(channels)
         self._after_change = after_change
         self._batch_size = batch_size
 
     async def work(self) -> bool:
         return await self.deliver_due() > 0
 
+    def _lease_seconds(self) -> float:
+        # Every send ends within its channel's deadline, so the lease outlasts the batch: no other instance (nor
+        # this one) sends a claimed delivery again unless its outcome could not be recorded.
+        return 2 * max([self._settings.webhook_timeout_seconds,
+                        *(c.deadline_seconds for c in self._channels.values())]) + 5
+
     async def _claim(self) -> list[Row[Any]]:
         """Take due deliveries and lease them (push their next attempt out) so no other instance sends them."""
         now = self._clock.now()
         d = tables.deliveries
-        # Every send ends within the total deadline, so the lease outlasts the batch: no other instance (nor
-        # this one) sends a claimed delivery again unless its outcome could not be recorded.
-        lease = now + timedelta(seconds=2 * self._settings.webhook_timeout_seconds + 5)
+        lease = now + timedelta(seconds=self._lease_seconds())
         async with self._session_factory.begin() as session:
             rows = (await session.execute(
                 select(d).where(d.c.state == "pending", d.c.next_attempt_at <= now)
-                .order_by(d.c.next_attempt_at).limit(self._batch_size).with_for_update(skip_locked=True))).all()
+                .order_by(d.c.next_attempt_at, d.c.id).limit(self._batch_size)
+                .with_for_update(skip_locked=True))).all()
             if rows:
                 await session.execute(update(d).where(d.c.id.in_([r.id for r in rows])).values(next_attempt_at=lease))
         return list(rows)
 
     async def deliver_due(self) -> int:
-        """Send each due delivery once (concurrently) and record each outcome; returns how many were due."""
+        """Send each due delivery once (targets concurrently, each in its channel's batches) and record each
+        outcome; returns how many were due."""
         rows = await self._claim()
         if not rows:
             return 0
         async with self._session_factory() as session:
             subs = {s.id: s for s in (await session.execute(select(tables.subscriptions).where(
                 tables.subscriptions.c.id.in_({r.subscription_id for r in rows})))).all()}
-        outcomes = await asyncio.gather(*(self._send_isolated(row, subs.get(row.subscription_id)) for row in rows))
-        await self._record_all(rows, subs, outcomes)
+        by_target: dict[str, list[Row[Any]]] = {}
+        for row in rows:
+            by_target.setdefault(row.subscription_id, []).append(row)
+        batches: list[Sequence[Row[Any]]] = []
+        sends = []
+        for target_id, target_rows in by_target.items():
+            target = subs.get(target_id)
+            channel = self._channels.get(target.format) if target is not None else None
+            for batch in _chunks(target_rows, channel.batch_size if channel is not None else len(target_rows)):
+                batches.append(batch)
+                sends.append(self._send_isolated(batch, target, channel))
+        results = await asyncio.gather(*sends)
+        sent = [row for batch in batches for row in batch]
+        outcomes = [outcome for result in results for outcome in result]
+        await self._record_all(sent, subs, outcomes)
         if self._after_change is not None:
             self._after_change()
         return len(rows)
 
-    async def _send_isolated(self, row: Row[Any], subscription: Row[Any] | None) -> Outcome:
-        """``_send``, with anything it raises turned into this delivery's failed outcome."""
+    async def _send_isolated(self, batch: Sequence[Row[Any]], target: Row[Any] | None,
+                             channel: Channel | None) -> list[Outcome]:
+        """The channel's outcomes, with anything it raises turned into failed outcomes of this batch only."""
+        if target is None or not target.active:
+            return [Outcome(False, None, "the subscription was deleted or disabled", permanent=True)] * len(batch)
+        if channel is None:
+            return [Outcome(False, None, f"no channel sends format {target.format!r} here (not configured)")
+                    ] * len(batch)
         try:
-            return await self._send(row, subscription)
-        except Exception as exc:  # a bug or an odd stored row must not fail the batch with it
-            log.warning("sla.delivery_send_crashed", delivery_id=row.id, error=type(exc).__name__)
-            return Outcome(False, None, f"Sending failed unexpectedly ({type(exc).__name__}).")
-
-    async def _send(self, row: Row[Any], subscription: Row[Any] | None) -> Outcome:
-        if subscription is None or not subscription.active:
-            return Outcome(False, None, "the subscription was deleted or disabled", permanent=True)
-        try:
-            url = parse_webhook_url(subscription.url)  # stored before URLs were validated, it may not parse
-        except InvalidWebhookUrl as exc:
-            return Outcome(False, None, str(exc), permanent=True)
-        now = self._clock.now()
-        secrets = signing_secrets(subscription.secret, subscription.previous_secret,
-                                  subscription.previous_secret_expires_at, now=now)
-        headers = signature_headers(*secrets, message_id=row.event_id, body=row.payload, now=now)
-        return await self._post(url, row.payload.encode(), headers)
-
-    async def _post(self, url: httpx.URL, body: bytes, headers: dict[str, str]) -> Outcome:
-        """POST within the total deadline; the status decides, and only the first few KiB of the answer
-        are read (enough to reuse the connection after a short answer, never an endless one)."""
-        deadline = self._settings.webhook_timeout_seconds
-        status: int | None = None
-        try:
-            async with asyncio.timeout(deadline), self._http.stream(
-                    "POST", url, content=body, headers=headers, timeout=deadline) as response:
-                status = response.status_code
-                await read_at_most(response, self._settings.webhook_max_response_bytes)
-        except UnsafeTarget as exc:  # raised by the transport on connect: see sla_monitor.ssrf
-            return Outcome(False, None, str(exc), permanent=True)
-        except (TimeoutError, httpx.HTTPError) as exc:
-            if status is None:  # no answer; once the status is in, the rest of the answer does not matter
-                if isinstance(exc, TimeoutError):
-                    return Outcome(False, None, f"no answer within the {deadline:g}s deadline")
-                return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
-        if 200 <= status < 300:
-            return Outcome(True, status, None)
-        return Outcome(False, status, f"answered {status}")
+            outcomes = await channel.send(batch, target)
+        except Exception as exc:  # a bug or an odd stored row must not fail the other batches with it
+            log.warning("sla.delivery_send_crashed", target=target.id, deliveries=len(batch),
+                        error=type(exc).__name__)
+            return [Outcome(False, None, f"Sending failed unexpectedly ({type(exc).__name__}).")] * len(batch)
+        if len(outcomes) != len(batch):
+            log.error("sla.delivery_channel_miscounted", target=target.id, sent=len(batch), outcomes=len(outcomes))
+            return [Outcome(False, None, "the channel gave no outcome for this delivery")] * len(batch)
+        return outcomes
 
     async def _record_all(self, rows: list[Row[Any]], subs: dict[str, Row[Any]], outcomes: list[Outcome]) -> None:
         """Record every outcome in one transaction; if that fails, each in its own, so one outcome that
@@ -171,7 +152,7 @@ class DeliveryWorker(Worker):
         except Exception as exc:
             log.warning("sla.delivery_batch_record_failed", deliveries=len(rows), error=type(exc).__name__)
         else:
-            _count(outcomes)
+            _count(rows, subs, outcomes, self._clock.now())
             return
         for row, outcome in zip(rows, outcomes, strict=True):
             try:
@@ -180,26 +161,38 @@ class DeliveryWorker(Worker):
             except Exception as exc:
                 log.error("sla.delivery_record_failed", delivery_id=row.id, error=type(exc).__name__)
             else:
-                _count([outcome])
+                _count([row], subs, [outcome], self._clock.now())
 
     async def _record(self, session: AsyncSession, row: Row[Any], subscription: Row[Any] | None,
                       outcome: Outcome) -> None:
         now = self._clock.now()
         d, s = tables.deliveries, tables.subscriptions
+        if outcome.throttled:  # the target's rate limit, not this delivery's fault: try again when it says
+            await session.execute(update(d).where(d.c.id == row.id).values(
+                last_status=outcome.status, last_error=outcome.error,
+                next_attempt_at=now + timedelta(seconds=outcome.retry_after or 1)))
+            return
         attempts = row.attempts + 1
         if outcome.ok:
             await session.execute(update(d).where(d.c.id == row.id).values(
                 state="delivered", attempts=attempts, last_status=outcome.status, last_error=None,
-                delivered_at=now, next_attempt_at=None))
+                delivered_at=now, next_attempt_at=None,
+                external_id=outcome.linked[1] if outcome.linked else None))
+            if outcome.linked is not None:
+                crm, external_id = outcome.linked
+                linked = LeadLinked(lead_id=row.lead_id, crm=crm, external_id=external_id, linked_at=now)
+                await add_to_outbox(session, tables.outbox, CloudEvent.wrap(linked, source=EVENT_SOURCE, time=now))
             if subscription is not None and subscription.consecutive_failures:
                 await session.execute(update(s).where(s.c.id == subscription.id).values(consecutive_failures=0))
             return
         exhausted = outcome.permanent or attempts >= self._settings.delivery_max_attempts
-        next_at = None if exhausted else now + retry_delay(
-            attempts, first=self._settings.delivery_first_retry_seconds, cap=self._settings.delivery_max_retry_seconds)
+        delay = retry_delay(attempts, first=self._settings.delivery_first_retry_seconds,
+                            cap=self._settings.delivery_max_retry_seconds)
+        if outcome.retry_after is not None:
+            delay = max(delay, timedelta(seconds=outcome.retry_after))
         await session.execute(update(d).where(d.c.id == row.id).values(
             state="failed" if exhausted else "pending", attempts=attempts, last_status=outcome.status,
-            last_error=outcome.error, next_attempt_at=next_at))
+            last_error=outcome.error, next_attempt_at=None if exhausted else now + delay))
         log.info("sla.delivery_failed", delivery_id=row.id, subscription_id=row.subscription_id, attempts=attempts,
                  final=exhausted, error=(outcome.error or "")[:200])
         if subscription is None or not subscription.active:

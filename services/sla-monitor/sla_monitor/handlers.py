@@ -1,4 +1,5 @@
-"""Kafka message handlers: assignments start clocks, activities meet, follow up or cancel them."""
+"""Kafka message handlers: assignments start clocks, activities meet, follow up or cancel them, and a lead's
+CRM ids learned after routing are kept for its next write-back."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import topics
 from shared.clock import Clock
 from shared.dispatch import Handler, dispatch
-from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigned
+from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigned, LeadLinked
 from shared.versioned import VersionedDocuments
 from sla_monitor import tables
 from sla_monitor.alerts import emit
@@ -136,6 +137,18 @@ async def record_activity(session: AsyncSession, data: ActivityRecorded, *, now:
         await apply_touch(session, row, data, now=now, skew=skew)
 
 
+async def record_link(session: AsyncSession, data: LeadLinked, *, now: datetime) -> None:
+    """Remember the lead's id in a CRM (the newest wins), so a reassignment updates that record."""
+    t = tables.lead_links
+    key = (t.c.lead_id == data.lead_id) & (t.c.crm == data.crm)
+    if (await session.execute(select(t.c.external_id).where(key))).first() is None:
+        await session.execute(insert(t).values(lead_id=data.lead_id, crm=data.crm, external_id=data.external_id,
+                                               linked_at=data.linked_at or now))
+    else:
+        await session.execute(update(t).where(key).values(external_id=data.external_id,
+                                                          linked_at=data.linked_at or now))
+
+
 def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock,
                  touch_skew: timedelta = DEFAULT_TOUCH_SKEW,
                  lead_url_template: str = DEFAULT_LEAD_URL_TEMPLATE) -> Handler:
@@ -146,4 +159,7 @@ def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock,
     async def on_activity(data: ActivityRecorded, *, session: AsyncSession, **_: object) -> None:
         await record_activity(session, data, now=clock.now(), skew=touch_skew)
 
-    return dispatch({LeadAssigned: on_assigned, ActivityRecorded: on_activity})
+    async def on_linked(data: LeadLinked, *, session: AsyncSession, **_: object) -> None:
+        await record_link(session, data, now=clock.now())
+
+    return dispatch({LeadAssigned: on_assigned, ActivityRecorded: on_activity, LeadLinked: on_linked})

@@ -22,6 +22,9 @@ from shared.retention import RetentionRule, outbox_and_inbox_rules, service_rete
 from shared.versioned import VersionedDocuments
 from shared.workers import Supervisor
 from sla_monitor import tables
+from sla_monitor.channels.base import Channel
+from sla_monitor.channels.hubspot import HubSpotChannel
+from sla_monitor.channels.webhook import WebhookChannel
 from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import PolicySet, parse_policies
 from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
@@ -29,6 +32,7 @@ from sla_monitor.metrics import OWNED_PARTITIONS
 from sla_monitor.routes import router as api_router
 from sla_monitor.settings import SlaMonitorSettings
 from sla_monitor.ssrf import WebhookTransport
+from sla_monitor.targets import BuiltinTarget, sync_builtin_targets
 from sla_monitor.ticker import Ticker
 
 log = get_logger(__name__)
@@ -52,6 +56,20 @@ def retention_rules(settings: SlaMonitorSettings) -> list[RetentionRule]:
                           keep_if=lambda: deliveries.c.state == "pending")]
 
 
+def delivery_channels(settings: SlaMonitorSettings, *, clock: Clock, http: httpx.AsyncClient,
+                      crm_http: httpx.AsyncClient) -> tuple[dict[str, Channel], list[BuiltinTarget]]:
+    """The channel of every target format, and the built-in targets the environment configures."""
+    webhook = WebhookChannel(settings=settings, clock=clock, http=http)
+    channels: dict[str, Channel] = {"cloudevents": webhook, "slack": webhook}
+    builtin: list[BuiltinTarget] = []
+    if settings.hubspot_access_token is not None:
+        channels["hubspot"] = HubSpotChannel(http=crm_http, api_url=settings.hubspot_api_url,
+                                             access_token=settings.hubspot_access_token.get_secret_value(),
+                                             timeout=settings.crm_timeout_seconds)
+        builtin.append(BuiltinTarget("hubspot", settings.hubspot_api_url))
+    return channels, builtin
+
+
 def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     engine = db.create_engine(settings.sla_monitor_database_url, schema=settings.sla_monitor_database_schema)
@@ -64,7 +82,10 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
                                   rules=retention_rules(settings))
     http = httpx.AsyncClient(follow_redirects=False, transport=WebhookTransport(
         allow_private=settings.allow_private_webhook_targets))
-    delivery = DeliveryWorker(session_factory=session_factory, settings=settings, clock=clock, http=http,
+    # CRM APIs are configured by the operator, not by API callers: no SSRF guard, so a local fake works.
+    crm_http = httpx.AsyncClient(follow_redirects=False)
+    channels, builtin = delivery_channels(settings, clock=clock, http=http, crm_http=crm_http)
+    delivery = DeliveryWorker(session_factory=session_factory, settings=settings, clock=clock, channels=channels,
                               after_change=relay.notify)
 
     def after_fire() -> None:
@@ -105,6 +126,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await policies.seed_from_file(session_factory, settings.sla_policies_path, what="SLA policy document",
                                       setting="SLA_POLICIES_PATH", now=clock.now())
+        await sync_builtin_targets(session_factory, builtin, now=clock.now())
         await ensure_topics(settings, topics.ALL_TOPICS)
         await publisher.start()
         supervisor.start()
@@ -114,6 +136,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
         finally:
             await supervisor.stop()
             await http.aclose()
+            await crm_http.aclose()
             await publisher.stop()
             await engine.dispose()
             log.info("sla.stopped")

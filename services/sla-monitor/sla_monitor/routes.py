@@ -15,7 +15,8 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from shared.document_parsing import UnreadableDocument, read_document
 from shared.events import SubscribableEventType, Urgency
 from shared.http import ClockDep, SessionDep, unprocessable
-from sla_monitor import tables
+from sla_monitor import delivery_log, tables
+from sla_monitor.delivery_log import delivery_view
 from sla_monitor.domain.policies import InvalidPolicies
 from sla_monitor.domain.reports import COLUMNS, ClockFacts, speed_to_lead
 from sla_monitor.escaping import csv_document
@@ -182,18 +183,20 @@ async def delete_subscription(subscription_id: SubscriptionId, session: SessionD
 async def list_deliveries(subscription_id: SubscriptionId, session: SessionDep,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     """The delivery log, newest first: state, attempts, last status or error, next attempt."""
-    found = (await session.execute(select(tables.subscriptions.c.id)
-                                   .where(tables.subscriptions.c.id == subscription_id))).first()
-    if found is None:
+    if not await delivery_log.subscription_exists(session, subscription_id):
         raise HTTPException(404, detail=f"No subscription {subscription_id!r}.")
-    d = tables.deliveries
-    rows = (await session.execute(select(d).where(d.c.subscription_id == subscription_id)
-                                  .order_by(d.c.id.desc()).limit(limit))).all()
-    return {"deliveries": [{
-        "id": r.id, "event_id": r.event_id, "event_type": r.event_type, "lead_id": r.lead_id, "state": r.state,
-        "attempts": r.attempts, "last_status": r.last_status, "last_error": r.last_error,
-        "next_attempt_at": _iso(r.next_attempt_at), "created_at": _iso(r.created_at),
-        "delivered_at": _iso(r.delivered_at)} for r in rows]}
+    rows = await delivery_log.deliveries_of_subscription(session, subscription_id, limit=limit)
+    return {"deliveries": [delivery_view(r) for r in rows]}
+
+
+@router.get("/leads/{lead_id}/deliveries", tags=["subscriptions"])
+async def lead_deliveries(lead_id: Annotated[str, Path(max_length=255, pattern=PLAIN_ID)], session: SessionDep,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """Everything sent about the lead, oldest first: each webhook, Slack message, CRM write-back and email,
+    with its channel, state (``pending``, ``delivered``, ``failed``), attempts, last error and the id a CRM
+    answered. An empty list when nothing was (yet)."""
+    rows = await delivery_log.deliveries_of_lead(session, lead_id, limit=limit)
+    return {"lead_id": lead_id, "deliveries": [delivery_view(r) for r in rows]}
 
 
 # ---- reports ----------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, SecretStr
 
 from shared.settings import SCHEMA_PATTERN, ServiceSettings, sqlite_url
 
@@ -23,6 +23,15 @@ def _lead_url_template(value: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc or any(c.isspace() for c in value):
         raise ValueError("LEAD_URL_TEMPLATE must be an http(s) URL without spaces, "
                          "e.g. https://crm.example.com/leads/{lead_id}")
+    return value
+
+
+def _http_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must be an http(s) URL without query, e.g. https://api.hubapi.com")
     return value
 
 
@@ -58,3 +67,10 @@ class SlaMonitorSettings(ServiceSettings):
     touch_retention_days: float = Field(default=30, gt=0)
     #: Finished (delivered or failed) webhook deliveries are kept this long for inspection.
     delivery_retention_days: float = Field(default=30, gt=0)
+    #: HubSpot write-back (a private app's access token with crm.objects.contacts.write): when set, every
+    #: assignment upserts the lead's contact with the rep as its owner. ``HUBSPOT_API_URL`` points elsewhere
+    #: only for a test double.
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: Annotated[str, AfterValidator(_http_url)] = "https://api.hubapi.com"
+    #: Total deadline of one request to a CRM's API.
+    crm_timeout_seconds: float = Field(default=15.0, gt=0, le=120)

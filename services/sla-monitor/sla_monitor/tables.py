@@ -79,7 +79,8 @@ subscriptions = Table(
     Column("url", String(2048), nullable=False),
     Column("events", JSON(), nullable=False),
     Column("filter", JSON(), nullable=False),
-    Column("format", String(16), nullable=False),  # cloudevents | slack
+    #: The channel: cloudevents | slack (webhooks); hubspot | salesforce | email (built-in, see sla_monitor.targets)
+    Column("format", String(16), nullable=False),
     Column("secret", String(128), nullable=False),
     #: After a rotation, the secret deliveries are also signed with until ``previous_secret_expires_at``.
     Column("previous_secret", String(128), nullable=True),
@@ -106,9 +107,24 @@ deliveries = Table(
     Column("last_error", String(500), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("delivered_at", UTCDateTime(), nullable=True),
+    #: The lead's id in the CRM a write-back answered (then published as ``lead.linked``).
+    Column("external_id", String(limits.MAX_EXTERNAL_ID), nullable=True),
     Index("ix_deliveries_created_at", "created_at"),
+    Index("ix_deliveries_lead", "lead_id"),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_subscription", "subscription_id", "id"),
+)
+
+#: The lead's ids in the CRMs learned after routing (``lead.linked``), so a reassignment's write-back updates the
+#: record leadrouter already created instead of creating another.
+lead_links = Table(
+    "lead_links",
+    metadata,
+    Column("lead_id", String(limits.MAX_LEAD_ID), primary_key=True),
+    Column("crm", String(16), primary_key=True),
+    Column("external_id", String(limits.MAX_EXTERNAL_ID), nullable=False),
+    Column("linked_at", UTCDateTime(), nullable=False),
+    Index("ix_lead_links_linked_at", "linked_at"),
 )
 
 processed_events = processed_events_table(metadata)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from shared import db
 from shared.clock import SystemClock
 from sla_monitor import tables
+from sla_monitor.channels.webhook import WebhookChannel
 from sla_monitor.delivery import DeliveryWorker, Outcome
 from sla_monitor.main import create_app
 from sla_monitor.settings import SlaMonitorSettings
@@ -218,8 +219,9 @@ async def test_a_delivery_whose_outcome_cannot_be_recorded_does_not_keep_the_oth
                 "subscription_id": subscription_id, "event_id": f"evt-{n}", "event_type": "sla.breached",
                 "lead_id": f"lead-{n}", "payload": "{}", "state": "pending", "attempts": 0,
                 "next_attempt_at": now, "created_at": now} for n in range(3)])
+        webhook = WebhookChannel(settings=settings, clock=SystemClock(), http=client)
         worker = _OneUnrecordable(session_factory=session_factory, settings=settings, clock=SystemClock(),
-                                  http=client)
+                                  channels={"cloudevents": webhook})
         worker.poisoned_event = "evt-1"
         assert await worker.deliver_due() == 3
     async with session_factory() as session:

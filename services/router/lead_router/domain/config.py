@@ -85,7 +85,7 @@ class RepCrm(_Strict):
 class Rep(_Strict):
     id: str = Field(min_length=1, max_length=limits.MAX_REP_ID)
     name: str | None = Field(default=None, max_length=limits.MAX_REP_NAME)
-    email: str | None = None
+    email: str | None = Field(default=None, max_length=limits.MAX_EMAIL)
     timezone: TimeZone = "UTC"
     weight: int = Field(default=1, ge=1, le=100)
     capacity: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
