@@ -23,6 +23,7 @@ from shared.versioned import VersionedDocuments
 from shared.workers import Supervisor
 from sla_monitor import tables
 from sla_monitor.channels.base import Channel
+from sla_monitor.channels.email import EmailChannel
 from sla_monitor.channels.hubspot import HubSpotChannel
 from sla_monitor.channels.webhook import WebhookChannel
 from sla_monitor.delivery import DeliveryWorker
@@ -67,6 +68,14 @@ def delivery_channels(settings: SlaMonitorSettings, *, clock: Clock, http: httpx
                                              access_token=settings.hubspot_access_token.get_secret_value(),
                                              timeout=settings.crm_timeout_seconds)
         builtin.append(BuiltinTarget("hubspot", settings.hubspot_api_url))
+    smtp = settings.smtp_server
+    if smtp is not None:
+        channels["email"] = EmailChannel(server=smtp, sender=settings.smtp_from, clock=clock,
+                                         timeout=settings.smtp_timeout_seconds)
+        builtin.append(BuiltinTarget("email", smtp.display_url))
+        if smtp.security == "plain" and smtp.username is not None:
+            log.warning("sla.smtp_login_unencrypted", server=smtp.display_url,
+                        hint="use smtp+starttls:// or smtps:// so the password is not sent in the clear")
     return channels, builtin
 
 

@@ -1,0 +1,256 @@
+"""Email to the rep: each assignment as a plain-text and an HTML message, for teams without Slack.
+
+The message says what the Slack one says — who the lead is, company, source, campaign, urgency, team, when
+the first response is due and a link — plus the lead's email and phone, so the rep can act from the inbox.
+Everything a lead typed is escaped for HTML in the HTML part and kept on one line everywhere (a name cannot
+add a line, a header or a link of its own).
+
+A batch goes over one SMTP connection (``SMTP_URL``, see ``sla_monitor.smtp_url``) within one total deadline.
+Each message's ``Message-ID`` derives from its event id, so a message sent again after a lost answer is
+recognisably the same. What the server answers decides each outcome:
+
+- accepted: delivered;
+- ``4xx``, no connection, a lost connection or the deadline: tried again with backoff;
+- ``5xx`` refusing the recipient or the message: failed for good, with the SMTP code (never the address or the
+  server's text, which usually quotes it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import socket
+import ssl
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Row
+
+from shared.clock import Clock
+from shared.events import LeadAssigned
+from shared.logging import get_logger
+from sla_monitor.channels.base import AssignmentContext, NotDeliverable, Outcome
+from sla_monitor.domain.durations import in_words
+from sla_monitor.smtp_url import SmtpServer
+
+log = get_logger(__name__)
+
+#: Messages per SMTP connection.
+MAX_BATCH = 50
+#: Longest subject, in characters (mail clients show far fewer).
+MAX_SUBJECT = 150
+_ENHANCED_STATUS = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})\b")
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def one_line(value: object) -> str:
+    """``value`` on one line: control and format characters (CR, LF, tab, bidi overrides) become spaces and
+    runs of spaces one."""
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(value))
+    return " ".join(text.split())
+
+
+def _recipient(data: LeadAssigned) -> str:
+    email = data.rep.email if data.rep is not None else None
+    if not email:
+        raise NotDeliverable("the rep has no email address in the routing document")
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise NotDeliverable("the rep's email address in the routing document is not a valid address") from None
+
+
+def _due(data: LeadAssigned, due_at: datetime | None, now: datetime) -> str:
+    if due_at is None:
+        return f"no first-response window for urgency {one_line(data.urgency)}"
+    left = (due_at - now).total_seconds()
+    return f"{due_at:%Y-%m-%d %H:%M} UTC ({'in ' + in_words(left) if left > 0 else in_words(-left) + ' ago'})"
+
+
+def _facts(data: LeadAssigned, context: AssignmentContext) -> list[tuple[str, str, str | None]]:
+    """(label, text, link) of each line about the lead, every text on one line."""
+    lead, contact = data.lead, data.contact
+    facts: list[tuple[str, str, str | None]] = [
+        ("Source", one_line(lead.source or "unknown"), None),
+        ("Campaign", one_line(lead.campaign or "none"), None),
+        ("Urgency", f"{one_line(data.urgency)} (team {one_line(data.team)})", None),
+        ("First response due", _due(data, context.due_at, context.now), None)]
+    if contact is not None and contact.email:
+        email = one_line(contact.email)
+        facts.append(("Email", email, "mailto:" + quote(email, safe="@")))
+    if contact is not None and contact.phone:
+        phone = one_line(contact.phone)
+        facts.append(("Phone", phone, "tel:" + quote(phone.replace(" ", ""), safe="+")))
+    if contact is not None and contact.title:
+        facts.append(("Title", one_line(contact.title), None))
+    return facts
+
+
+def assignment_payload(data: LeadAssigned, context: AssignmentContext) -> dict[str, Any]:
+    """The rep's email for this assignment: ``to``, ``subject``, ``text`` and ``html``."""
+    to = _recipient(data)
+    lead = data.lead
+    title = "Lead reassigned to you" if data.reason == "reassigned" else "New lead for you"
+    who = one_line(lead.name) if lead.name else "A lead"
+    company = one_line(lead.company) if lead.company else ""
+    headline = who + (f" at {company}" if company else "")
+    subject = f"{title}: {headline} ({one_line(data.urgency)})"
+    if len(subject) > MAX_SUBJECT:
+        subject = subject[:MAX_SUBJECT - 1].rstrip() + "…"
+    greeting = f"Hi {one_line(data.rep.name)}," if data.rep is not None and data.rep.name else "Hi,"
+    facts = _facts(data, context)
+    url = one_line(context.url)
+    width = max(len(label) for label, _, _ in facts) + 2
+    text = "\n".join([
+        greeting, "", f"{title}: {headline}.", "",
+        *(f"{label + ':':<{width}}{value}" for label, value, _ in facts), "",
+        f"Open the lead: {url}", "", "-- ", "Sent by leadrouter because this lead was assigned to you.", ""])
+    rows = "".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(label)}</th><td>'
+        + (f'<a href="{escape(link)}">{escape(value)}</a>' if link else escape(value)) + "</td></tr>"
+        for label, value, link in facts)
+    html = (f'<!DOCTYPE html><html><body style="font-family:sans-serif">'
+            f"<p>{escape(greeting)}</p>"
+            f"<p><strong>{escape(title)}</strong>: {escape(headline)}</p>"
+            f"<table>{rows}</table>"
+            f'<p><a href="{escape(url)}">Open the lead</a></p>'
+            f'<p style="color:#777">Sent by leadrouter because this lead was assigned to you.</p>'
+            "</body></html>")
+    return {"to": to, "subject": subject, "text": text, "html": html}
+
+
+def message_id(event_id: str, domain: str) -> str:
+    """The same ``Message-ID`` every time an event's email is sent."""
+    local = event_id if _PLAIN_ID.fullmatch(event_id) else hashlib.sha256(event_id.encode()).hexdigest()[:40]
+    return f"<lead.assigned.{local}@{domain}>"
+
+
+def _code(exc: aiosmtplib.SMTPResponseException) -> str:
+    """The SMTP code and, when the answer starts with one, its enhanced status code (``550 5.1.1``)."""
+    enhanced = _ENHANCED_STATUS.match(exc.message or "")
+    return f"{exc.code} {enhanced.group(1)}" if enhanced else str(exc.code)
+
+
+def _refusal(exc: Exception) -> Outcome:
+    """The outcome of one message the server answered with an error (or that could not be sent at all)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        exc = exc.recipients[0] if exc.recipients else aiosmtplib.SMTPResponseException(550, "")
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        what = "the recipient" if isinstance(exc, aiosmtplib.SMTPRecipientRefused) else "the message"
+        return Outcome(False, exc.code, f"the SMTP server refused {what} ({_code(exc)})", permanent=exc.code >= 500)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused):  # SMTP_FROM is not allowed: fixed in the configuration
+        return Outcome(False, exc.code, f"the SMTP server refused the sender SMTP_FROM ({_code(exc)})")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return Outcome(False, exc.code, f"the SMTP server answered {_code(exc)}")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return Outcome(False, None, "the rep's address needs SMTPUTF8, which the SMTP server does not support",
+                       permanent=True)
+    if isinstance(exc, ValueError):  # aiosmtplib refuses an address it cannot send safely
+        return Outcome(False, None, "the rep's address cannot be sent to over SMTP", permanent=True)
+    return Outcome(False, None, f"sending failed ({type(exc).__name__})")
+
+
+class EmailChannel:
+    batch_size = MAX_BATCH
+
+    def __init__(self, *, server: SmtpServer, sender: str, clock: Clock, timeout: float,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self._server = server
+        self._sender = sender
+        self._envelope_from = parseaddr(sender)[1]
+        domain = self._envelope_from.rpartition("@")[2]
+        self._domain = domain if _DOMAIN.fullmatch(domain) else "leadrouter.invalid"
+        self._clock = clock
+        self._tls_context = tls_context
+        self._local_hostname: str | None = None
+        self.deadline_seconds = timeout
+
+    def _message(self, row: Row[Any]) -> tuple[str, EmailMessage]:
+        payload = json.loads(row.payload)
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = payload["to"]
+        message["Subject"] = payload["subject"]
+        message["Date"] = format_datetime(self._clock.now())
+        message["Message-ID"] = message_id(row.event_id, self._domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
+        message.set_content(payload["text"])
+        message.add_alternative(payload["html"], subtype="html")
+        return payload["to"], message
+
+    def _client(self) -> aiosmtplib.SMTP:
+        server = self._server
+        return aiosmtplib.SMTP(
+            hostname=server.host, port=server.port, username=server.username, password=server.password,
+            use_tls=server.security == "tls", start_tls=server.security == "starttls",
+            tls_context=self._tls_context, timeout=self.deadline_seconds, local_hostname=self._local_hostname)
+
+    async def send(self, deliveries: Sequence[Row[Any]], target: Row[Any]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(deliveries)
+        messages: list[tuple[int, str, EmailMessage]] = []
+        for index, row in enumerate(deliveries):
+            try:
+                messages.append((index, *self._message(row)))
+            except (ValueError, KeyError, TypeError) as exc:  # a stored payload this version cannot read
+                outcomes[index] = Outcome(False, None, f"the stored email could not be built ({type(exc).__name__})",
+                                          permanent=True)
+        unsent = f"not sent: no answer from the SMTP server within the {self.deadline_seconds:g}s deadline"
+        if messages:
+            if self._local_hostname is None:  # what EHLO says; looked up once (it can take a while)
+                self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+            smtp = self._client()
+            try:
+                async with asyncio.timeout(self.deadline_seconds):
+                    try:
+                        await smtp.connect()
+                    except Exception as exc:
+                        unsent = self._unreachable(exc)
+                        return [o or Outcome(False, None, unsent) for o in outcomes]
+                    for index, to, message in messages:
+                        try:
+                            await smtp.send_message(message, sender=self._envelope_from, recipients=[to])
+                        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+                            unsent = f"the SMTP connection was lost ({type(exc).__name__})"
+                            break
+                        except Exception as exc:
+                            outcomes[index] = _refusal(exc)
+                        else:
+                            outcomes[index] = Outcome(True, 250, None)
+                        if not smtp.is_connected:
+                            unsent = "not sent: the SMTP server closed the connection"
+                            break
+                    if smtp.is_connected:
+                        await smtp.quit()
+            except TimeoutError:
+                pass
+            except (aiosmtplib.SMTPException, OSError):
+                pass  # QUIT after the messages went out: their outcomes stand
+            finally:
+                if smtp.is_connected:
+                    smtp.close()
+        return [o or Outcome(False, None, unsent) for o in outcomes]
+
+    def _unreachable(self, exc: Exception) -> str:
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            reason = f"the SMTP server refused the login ({exc.code})"
+        elif isinstance(exc, aiosmtplib.SMTPResponseException):
+            reason = f"the SMTP server refused the connection ({_code(exc)})"
+        elif isinstance(exc, ssl.SSLError):
+            reason = f"TLS with the SMTP server failed ({type(exc).__name__})"
+        elif isinstance(exc, aiosmtplib.SMTPConnectError | OSError):
+            reason = f"the SMTP server could not be reached ({type(exc).__name__})"
+        else:
+            reason = f"the SMTP server could not be used ({type(exc).__name__}: {exc})"[:300]
+        log.warning("sla.smtp_unavailable", server=self._server.display_url, reason=reason)
+        return reason
