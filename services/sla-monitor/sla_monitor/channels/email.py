@@ -111,7 +111,7 @@ def assignment_payload(data: LeadAssigned, context: AssignmentContext) -> dict[s
     greeting = f"Hi {one_line(data.rep.name)}," if data.rep is not None and data.rep.name else "Hi,"
     facts = _facts(data, context)
     url = one_line(context.url)
-    width = max(len(label) for label, _, _ in facts) + 2
+    width = max(len(label) for label, _, _ in facts) + 3
     text = "\n".join([
         greeting, "", f"{title}: {headline}.", "",
         *(f"{label + ':':<{width}}{value}" for label, value, _ in facts), "",
@@ -133,7 +133,7 @@ def assignment_payload(data: LeadAssigned, context: AssignmentContext) -> dict[s
 def message_id(event_id: str, domain: str) -> str:
     """The same ``Message-ID`` every time an event's email is sent."""
     local = event_id if _PLAIN_ID.fullmatch(event_id) else hashlib.sha256(event_id.encode()).hexdigest()[:40]
-    return f"<lead.assigned.{local}@{domain}>"
+    return f"<{local}@{domain}>"
 
 
 def _code(exc: aiosmtplib.SMTPResponseException) -> str:
@@ -224,7 +224,10 @@ class EmailChannel:
                             unsent = f"the SMTP connection was lost ({type(exc).__name__})"
                             break
                         except Exception as exc:
-                            outcomes[index] = _refusal(exc)
+                            outcomes[index] = refusal = _refusal(exc)
+                            if refusal.status == 421:  # "closing the transmission channel"
+                                unsent = "not sent: the SMTP server is closing the connection (421)"
+                                break
                         else:
                             outcomes[index] = Outcome(True, 250, None)
                         if not smtp.is_connected:
