@@ -18,6 +18,7 @@ recognisably the same. What the server answers decides each outcome:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -205,44 +206,49 @@ class EmailChannel:
             except (ValueError, KeyError, TypeError) as exc:  # a stored payload this version cannot read
                 outcomes[index] = Outcome(False, None, f"the stored email could not be built ({type(exc).__name__})",
                                           permanent=True)
-        unsent = f"not sent: no answer from the SMTP server within the {self.deadline_seconds:g}s deadline"
-        if messages:
-            if self._local_hostname is None:  # what EHLO says; looked up once (it can take a while)
-                self._local_hostname = await asyncio.to_thread(socket.getfqdn)
-            smtp = self._client()
-            try:
-                async with asyncio.timeout(self.deadline_seconds):
-                    try:
-                        await smtp.connect()
-                    except Exception as exc:
-                        unsent = self._unreachable(exc)
-                        return [o or Outcome(False, None, unsent) for o in outcomes]
-                    for index, to, message in messages:
-                        try:
-                            await smtp.send_message(message, sender=self._envelope_from, recipients=[to])
-                        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
-                            unsent = f"the SMTP connection was lost ({type(exc).__name__})"
-                            break
-                        except Exception as exc:
-                            outcomes[index] = refusal = _refusal(exc)
-                            if refusal.status == 421:  # "closing the transmission channel"
-                                unsent = "not sent: the SMTP server is closing the connection (421)"
-                                break
-                        else:
-                            outcomes[index] = Outcome(True, 250, None)
-                        if not smtp.is_connected:
-                            unsent = "not sent: the SMTP server closed the connection"
-                            break
+        unsent = await self._send_all(messages, outcomes) if messages else ""
+        return [o or Outcome(False, None, unsent) for o in outcomes]
+
+    async def _send_all(self, messages: list[tuple[int, str, EmailMessage]], outcomes: list[Outcome | None]) -> str:
+        """Send over one connection within the deadline, filling in ``outcomes``; returns why the messages left
+        without one were not sent."""
+        smtp: aiosmtplib.SMTP | None = None
+        try:
+            async with asyncio.timeout(self.deadline_seconds):
+                if self._local_hostname is None:  # what EHLO says; looked up once (it can take a while)
+                    self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+                smtp = self._client()
+                try:
+                    await smtp.connect()
+                except Exception as exc:
+                    return self._unreachable(exc)
+                unsent = await self._send_each(smtp, messages, outcomes)
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):  # the outcomes stand either way
                     if smtp.is_connected:
                         await smtp.quit()
-            except TimeoutError:
-                pass
-            except (aiosmtplib.SMTPException, OSError):
-                pass  # QUIT after the messages went out: their outcomes stand
-            finally:
-                if smtp.is_connected:
-                    smtp.close()
-        return [o or Outcome(False, None, unsent) for o in outcomes]
+                return unsent
+        except TimeoutError:
+            return f"not sent: no answer from the SMTP server within the {self.deadline_seconds:g}s deadline"
+        finally:
+            if smtp is not None and smtp.is_connected:
+                smtp.close()
+
+    async def _send_each(self, smtp: aiosmtplib.SMTP, messages: list[tuple[int, str, EmailMessage]],
+                         outcomes: list[Outcome | None]) -> str:
+        for index, to, message in messages:
+            try:
+                await smtp.send_message(message, sender=self._envelope_from, recipients=[to])
+            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+                return f"the SMTP connection was lost ({type(exc).__name__})"
+            except Exception as exc:
+                outcomes[index] = refusal = _refusal(exc)
+                if refusal.status == 421:  # "closing the transmission channel"
+                    return "not sent: the SMTP server is closing the connection (421)"
+            else:
+                outcomes[index] = Outcome(True, 250, None)
+            if not smtp.is_connected:
+                return "not sent: the SMTP server closed the connection"
+        return ""
 
     def _unreachable(self, exc: Exception) -> str:
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
