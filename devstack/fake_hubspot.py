@@ -54,6 +54,8 @@ class FakeHubSpot:
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[list[dict[str, Any]]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    #: When (``time.time()``) each email's contact was first written with an owner: for benchmarks.
+    owner_set_at: dict[str, float] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1001))
 
     def by_email(self, email: str) -> dict[str, Any] | None:
@@ -92,6 +94,8 @@ class FakeHubSpot:
                 contact = {"id": str(next(self._ids)), "properties": {"email": email}, "createdAt": started}
                 self.contacts[contact["id"]] = contact
             contact["properties"].update({k: str(v) for k, v in (item.get("properties") or {}).items()})
+            if contact["properties"].get("hubspot_owner_id"):
+                self.owner_set_at.setdefault(email, time.time())
             contact["updatedAt"] = started
             results.append({"id": contact["id"], "properties": dict(contact["properties"]), "new": new,
                             "createdAt": contact["createdAt"], "updatedAt": started, "archived": False})
