@@ -171,7 +171,7 @@ def main() -> dict[str, Any]:
                 urls[name] = f"http://127.0.0.1:{env[service.port_env]}"
                 migrate(service, env)
                 processes.append(start_service(service, env))
-            for name, service in SERVICES.items():
+            for service in SERVICES.values():
                 wait_for_port("127.0.0.1", int(env[service.port_env]), timeout=60)
             wait_for_port("127.0.0.1", receiver_port, timeout=30)
             time.sleep(3)  # consumers join their groups
