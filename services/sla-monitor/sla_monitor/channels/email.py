@@ -164,6 +164,7 @@ def _refusal(exc: Exception) -> Outcome:
 
 class EmailChannel:
     batch_size = MAX_BATCH
+    latest_only = False  # a message to a person: each assignment's is sent, a reassignment's too
 
     def __init__(self, *, server: SmtpServer, sender: str, clock: Clock, timeout: float,
                  tls_context: ssl.SSLContext | None = None) -> None:
