@@ -14,6 +14,7 @@ import pytest
 from devstack.stack import SERVICES
 from tests.conftest import DatabaseFactory
 from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.test_cannot_start import _run
 from tests.e2e.test_pipeline import ADMIN, API_KEY
 from tests.mailbox import Mailbox, Received, login
 from tests.support import eventually
@@ -71,3 +72,13 @@ async def test_the_assigned_rep_gets_one_email_and_no_log_carries_an_address_or_
     assert "sla.started" in logs
     for secret in (PASSWORD, rep_email, "ana.mail@example.org"):
         assert secret not in logs, secret
+
+
+@pytest.mark.parametrize("url", [f"smtp://leadrouter:{PASSWORD}@mail.example.com/inbox",
+                                 f"smtps://leadrouter:{PASSWORD}@mail.example.com:99999"])
+def test_a_malformed_smtp_url_stops_the_sla_monitor_naming_the_setting_but_never_the_password(url: str) -> None:
+    result = _run(SERVICES["sla-monitor"], "serve", SMTP_URL=url)
+    assert result.returncode == 2
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("Configuration error (SMTP_URL): SMTP_URL")
+    assert PASSWORD not in result.stderr + result.stdout
