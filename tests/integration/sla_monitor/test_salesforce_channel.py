@@ -160,12 +160,15 @@ async def test_a_refused_lead_fails_alone_recording_only_salesforces_error_code(
     assert sorted(lead["Email"] for lead in salesforce.fake.leads.values()) == ["one@example.org", "two@example.org"]
 
 
-async def test_an_assignment_and_its_reassignment_in_one_batch_make_one_lead_owned_by_the_last_rep(
+async def test_write_backs_of_one_lead_or_email_in_a_batch_make_one_lead_owned_by_the_last_assignment(
         salesforce: Setup) -> None:
-    outcomes = await salesforce.channel().send([row("l-1"), row("l-1", owner=OWNER_B)], TARGET)
-    [(lead_id, lead)] = salesforce.fake.leads.items()
-    assert [o.linked for o in outcomes] == [("salesforce", lead_id)] * 2
-    assert lead["OwnerId"] == OWNER_B and salesforce.fake.count("create") == 1
+    outcomes = await salesforce.channel().send(
+        [row("l-1"), row("l-1", owner=OWNER_B), row("l-2", email="ANA@example.org"), row("l-3", email="x@y.org")],
+        TARGET)
+    ana = [lead_id for lead_id, lead in salesforce.fake.leads.items() if lead["Email"] == "ana@example.org"]
+    assert [o.linked for o in outcomes[:3]] == [("salesforce", ana[0])] * 3 and len(ana) == 1
+    assert salesforce.fake.leads[ana[0]]["OwnerId"] == OWNER_A  # l-2 (the same person, later) was assigned to A
+    assert salesforce.fake.count("create") == 2 and salesforce.fake.count("update", 204) == 2 and outcomes[3].ok
 
 
 async def test_a_create_whose_answer_never_comes_is_found_on_the_retry(salesforce: Setup) -> None:
