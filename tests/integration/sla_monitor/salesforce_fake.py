@@ -70,6 +70,8 @@ class SalesforceFake:
     faults: list[Fault] = field(default_factory=list)
     #: Creates that create the Lead and then answer 500 (the answer is lost).
     lose_creates: int = 0
+    #: Queries answer after this many seconds (so write-backs sent at once overlap).
+    query_delay: float = 0.0
     #: Creates that create the Lead and answer only after this many seconds (the caller gave up by then).
     create_delay: float = 0.0
     #: Emails whose create is refused (400 INVALID_EMAIL_ADDRESS, the message quoting the address).
@@ -157,6 +159,7 @@ class SalesforceFake:
 
     async def _query(self, request: Request) -> Response:
         async def handle() -> Response:
+            await asyncio.sleep(self.query_delay)
             match = QUERY.fullmatch(request.query_params.get("q", ""))
             try:
                 email = soql_string(match.group(1)) if match else None
