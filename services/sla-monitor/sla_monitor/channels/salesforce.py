@@ -1,7 +1,7 @@
 """Salesforce write-back: each assignment makes the rep the owner of the lead's Salesforce Lead.
 
-The channel signs in with the OAuth 2.0 client-credentials flow (a connected or external client app whose
-run-as user may edit Leads) and caches the token; a ``401`` gets one fresh token and one more try.
+It signs in with the OAuth 2.0 client-credentials flow (a connected or external client app whose run-as user
+may edit Leads; see ``channels.salesforce_api``).
 
 - The Lead's id is known (a ``lead.linked`` learned since routing, else the lead's ``external_ids.salesforce``):
   ``PATCH /sobjects/Lead/{id}`` with ``OwnerId``.
@@ -12,11 +12,9 @@ run-as user may edit Leads) and caches the token; a ``401`` gets one fresh token
 - Requests say ``Sforce-Auto-Assign: FALSE``: REST API otherwise runs the org's lead assignment rules, which
   would replace the owner just set.
 
-The id becomes the lead's ``external_ids.salesforce`` (``lead.linked``). What Salesforce answers decides each
-outcome: ``5xx``, no answer, a token refused or a ``401`` with a fresh token (credentials being fixed) are
-retried with backoff; ``429`` and ``403 REQUEST_LIMIT_EXCEEDED`` wait (``Retry-After`` or a minute) without
-counting as failures, and the batch's later write-backs wait with them; another ``4xx`` fails that lead's
-write-back for good, recording Salesforce's ``errorCode`` only (its message can quote the lead's data).
+The id becomes the lead's ``external_ids.salesforce`` (``lead.linked``). Which answers are retried, throttled
+or refused for good is ``channels.salesforce_api``'s; when Salesforce throttles one write-back, those of the batch
+not yet sent wait with it. Write-backs of one lead (or one email) in a batch run in order, the rest concurrently.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from sqlalchemy import Row
 
 from shared.events import LeadAssigned, LeadContact
 from sla_monitor.channels.base import AssignmentContext, NotDeliverable, Outcome
+from sla_monitor.channels.salesforce_api import ApiFailure, SalesforceApi
 
 #: Salesforce web-to-lead's placeholder for the two fields a Lead requires.
 NOT_PROVIDED = "[not provided]"
@@ -44,13 +43,6 @@ CONTACT_PREFIX = "003"
 FIELD_LENGTHS = {"FirstName": 40, "LastName": 80, "Company": 255, "Phone": 40, "Title": 128, "Country": 80,
                  "State": 80, "PostalCode": 20, "Industry": 255, "LeadSource": 255}
 MAX_EMPLOYEES = 99_999_999
-#: When a rate limit answer carries no Retry-After.
-DEFAULT_RETRY_AFTER = 60.0
-#: How long a refused token request is not repeated (each write-back waiting on it fails with its reason).
-TOKEN_RETRY_SECONDS = 5.0
-#: Org-level refusals an admin fixes: retried, unlike a refusal of one Lead.
-ORG_ERRORS = frozenset({"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "REQUEST_LIMIT_EXCEEDED"})
-_ERROR_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
 _SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b",
                  "\f": "\\f"}
 
@@ -94,35 +86,10 @@ def assignment_payload(data: LeadAssigned, context: AssignmentContext) -> dict[s
             "fields": {key: value for key, value in fields.items() if value is not None}}
 
 
-class _Stop(Exception):
-    """Ends one write-back with ``outcome``."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.error)
-        self.outcome = outcome
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return "ERROR"
-    first = body[0] if isinstance(body, list) and body else body
-    code = first.get("errorCode") if isinstance(first, dict) else None
-    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else "ERROR"
-
-
 def _record_id(value: Any) -> str:
     if isinstance(value, str) and RECORD_ID.fullmatch(value):
         return value
     raise ValueError("Salesforce answered something other than a record id.")
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return min(max(float(response.headers.get("retry-after", "")), 1.0), 3600.0)
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
 
 
 def _chains(deliveries: Sequence[Row[Any]], payloads: list[dict[str, Any]]) -> list[list[int]]:
@@ -146,19 +113,12 @@ class SalesforceChannel:
 
     def __init__(self, *, http: httpx.AsyncClient, instance_url: str, client_id: str, client_secret: str,
                  api_version: str, timeout: float, concurrency: int = 8) -> None:
-        self._http = http
-        self._instance = instance_url.rstrip("/")
-        self._api = f"{self._instance}/services/data/{api_version}"
-        self._credentials = {"grant_type": "client_credentials", "client_id": client_id,
-                             "client_secret": client_secret}
-        self._timeout = timeout
+        self._api = SalesforceApi(http=http, instance_url=instance_url, client_id=client_id,
+                                  client_secret=client_secret, api_version=api_version, timeout=timeout)
         # A write-back takes up to five requests (token, look-up, create, and a fresh token with a retry); a
         # batch ends by this deadline, and those cut off are retried.
         self.deadline_seconds = 4 * timeout
         self._limit = asyncio.Semaphore(concurrency)
-        self._token_lock = asyncio.Lock()
-        self._token: str | None = None
-        self._token_refused: tuple[float, Outcome] | None = None
         self._throttled: tuple[float, Outcome] | None = None
 
     async def send(self, deliveries: Sequence[Row[Any]], target: Row[Any]) -> list[Outcome]:
@@ -189,7 +149,7 @@ class SalesforceChannel:
                 return self._throttled[1]
             try:
                 return await self._owner(payload)
-            except _Stop as stop:
+            except ApiFailure as stop:
                 if stop.outcome.throttled and stop.outcome.retry_after:
                     self._throttled = (time.monotonic() + stop.outcome.retry_after, stop.outcome)
                 return stop.outcome
@@ -202,81 +162,11 @@ class SalesforceChannel:
         if record_id is None and payload["email"]:
             soql = (f"SELECT Id FROM Lead WHERE Email = {soql_literal(payload['email'])} AND IsConverted = false "
                     "ORDER BY CreatedDate LIMIT 1")
-            found = await self._call("GET", f"{self._api}/query", params={"q": soql})
+            found = await self._api.call("GET", "/query", params={"q": soql})
             records = found.json().get("records") or []
             record_id = _record_id(records[0]["Id"]) if records else None
         if record_id is not None:
-            answer = await self._call("PATCH", f"{self._api}/sobjects/Lead/{quote(record_id, safe='')}", json=owner)
+            answer = await self._api.call("PATCH", f"/sobjects/Lead/{quote(record_id, safe='')}", json=owner)
             return Outcome(True, answer.status_code, None, linked=("salesforce", record_id))
-        answer = await self._call("POST", f"{self._api}/sobjects/Lead", json={**payload["fields"], **owner})
+        answer = await self._api.call("POST", "/sobjects/Lead", json={**payload["fields"], **owner})
         return Outcome(True, answer.status_code, None, linked=("salesforce", _record_id(answer.json()["id"])))
-
-    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """An API request with the cached token (a fresh one after a 401); anything but a 2xx raises ``_Stop``."""
-        token = await self._access_token(stale=None)
-        response = await self._request(method, url, token, **kwargs)
-        if response.status_code == 401:
-            response = await self._request(method, url, await self._access_token(stale=token), **kwargs)
-            if response.status_code == 401:
-                raise _Stop(Outcome(False, 401, f"Salesforce refused a fresh access token (401 "
-                                                f"{_error_code(response)}); check the app's run-as user"))
-        status = response.status_code
-        if status < 300:
-            return response
-        code = _error_code(response)
-        if status == 429 or code == "REQUEST_LIMIT_EXCEEDED":
-            wait = _retry_after(response)
-            raise _Stop(Outcome(False, status, f"Salesforce API limit ({status} {code}); retrying after {wait:g}s",
-                                retry_after=wait, throttled=True))
-        if status >= 500 or code in ORG_ERRORS:
-            raise _Stop(Outcome(False, status, f"Salesforce answered {status} {code}"))
-        raise _Stop(Outcome(False, status, f"Salesforce refused the Lead ({status} {code})", permanent=True))
-
-    async def _request(self, method: str, url: str, token: str, **kwargs: Any) -> httpx.Response:
-        headers = {"authorization": f"Bearer {token}", "accept": "application/json", "sforce-auto-assign": "FALSE"}
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await self._http.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
-        except TimeoutError:
-            raise _Stop(Outcome(False, None, f"Salesforce gave no answer within {self._timeout:g}s")) from None
-        except httpx.HTTPError as exc:
-            raise _Stop(Outcome(False, None, f"Salesforce unreachable ({type(exc).__name__})")) from None
-
-    async def _access_token(self, *, stale: str | None) -> str:
-        """The cached token, or a new one when there is none or ``stale`` (refused with a 401) is still cached."""
-        async with self._token_lock:
-            if self._token is not None and self._token != stale:
-                return self._token
-            if self._token_refused is not None and time.monotonic() < self._token_refused[0]:
-                raise _Stop(self._token_refused[1])
-            try:
-                self._token = await self._new_token()
-            except _Stop as stop:
-                self._token, self._token_refused = None, (time.monotonic() + TOKEN_RETRY_SECONDS, stop.outcome)
-                raise
-            return self._token
-
-    async def _new_token(self) -> str:
-        try:
-            async with asyncio.timeout(self._timeout):
-                response = await self._http.post(f"{self._instance}/services/oauth2/token", data=self._credentials,
-                                                 headers={"accept": "application/json"}, timeout=self._timeout)
-        except TimeoutError:
-            raise _Stop(Outcome(False, None, "Salesforce's token endpoint gave no answer within "
-                                             f"{self._timeout:g}s")) from None
-        except httpx.HTTPError as exc:
-            raise _Stop(Outcome(False, None, f"Salesforce's token endpoint unreachable ({type(exc).__name__})")
-                        ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if response.status_code == 200 and isinstance(token, str) and token:
-            return token
-        error = body.get("error") if isinstance(body, dict) else None
-        error = error if isinstance(error, str) and re.fullmatch(r"[a-z_]{1,64}", error) else "no token"
-        raise _Stop(Outcome(False, response.status_code, f"Salesforce refused the client credentials "
-                                                         f"({response.status_code} {error}); check "
-                                                         "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and the "
-                                                         "app's client credentials flow"))
