@@ -107,3 +107,22 @@ async def test_a_lead_without_email_shows_why_it_was_not_written(write_back: Wri
                                 what="the refused write-back")
     assert "no email address" in failed["last_error"] and failed["attempts"] == 0
     assert not write_back.hubspot.requests
+
+
+async def test_a_write_back_held_up_by_an_outage_never_undoes_the_reassignment_after_it(
+        write_back: WriteBack) -> None:
+    hubspot = write_back.hubspot
+    hubspot.fail_next = [503, 503]  # HubSpot is down when the lead is assigned, and reassigned
+    await send(write_back.kafka, assigned("lead-out", email="outage@example.org", owner="111"))
+    await send(write_back.kafka, assigned("lead-out", email="outage@example.org", owner="222", reason="reassigned"))
+
+    async def settled() -> list[dict[str, Any]] | None:
+        log = (await write_back.http.get("/v1/leads/lead-out/deliveries")).json()["deliveries"]
+        states = [d["state"] for d in log if d["channel"] == "hubspot"]
+        return log if states == ["superseded", "delivered"] else None
+
+    log = await eventually(settled, timeout=30, what="the older write-back superseded, the newer delivered")
+    assert log[0]["last_error"] == "a later assignment's delivery replaces it"
+    assert hubspot.by_email("outage@example.org")["properties"]["hubspot_owner_id"] == "222"  # type: ignore[index]
+    owners = [i["properties"]["hubspot_owner_id"] for request in hubspot.requests for i in request]
+    assert owners == ["222"]  # the superseded owner never reached HubSpot, before or after
