@@ -77,6 +77,8 @@ class SalesforceFake:
     #: Emails whose create is refused (400 INVALID_EMAIL_ADDRESS, the message quoting the address).
     refused_emails: set[str] = field(default_factory=set)
     auto_assign: list[str | None] = field(default_factory=list)
+    #: Every OwnerId a create or an update wrote, in order.
+    owners: list[str] = field(default_factory=list)
     held: asyncio.Event | None = None
     waiting: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -197,6 +199,7 @@ class SalesforceFake:
                 return refused
             lead_id = self.new_lead(**fields)
             self.auto_assign.append(request.headers.get("sforce-auto-assign"))
+            self.owners.append(fields["OwnerId"])
             if self.create_delay:
                 await asyncio.sleep(self.create_delay)
             if self.lose_creates:
@@ -217,6 +220,7 @@ class SalesforceFake:
                 return refused
             self.leads[lead_id].update(fields)
             self.auto_assign.append(request.headers.get("sforce-auto-assign"))
+            self.owners.append(fields["OwnerId"])
             return Response(status_code=204)
 
         return await self._answer(request, "update", handle)

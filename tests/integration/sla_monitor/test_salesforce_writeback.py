@@ -45,9 +45,9 @@ async def stack(databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: Path
 
 
 def _assigned(lead_id: str, *, owner: str | None = OWNER_A, email: str | None = None,
-              known: str | None = None) -> CloudEvent:
+              known: str | None = None, reason: str = "initial") -> CloudEvent:
     data = LeadAssigned(lead_id=lead_id, team="na", rep_id="rep-a", urgency="warm", rule_id="r1",  # type: ignore[arg-type]
-                        explanation=["test"], assigned_at=datetime.now(UTC),
+                        explanation=["test"], assigned_at=datetime.now(UTC), reason=reason,  # type: ignore[arg-type]
                         lead=LeadSummary(first_name="Ana", last_name="Ruiz", company="Fintastic", source="web_form"),
                         rep=AssignedRep(name="Rep A", crm={"salesforce_user_id": owner}),  # type: ignore[arg-type]
                         contact=LeadContact(email=email or f"{lead_id}@example.org", country="US",
@@ -127,3 +127,19 @@ async def test_a_rep_without_a_salesforce_user_id_shows_why_in_the_leads_deliver
     entry = await _settled(stack, "sf-ownerless")
     assert entry["state"] == "failed" and "crm.salesforce_user_id" in entry["last_error"]
     assert stack.salesforce.log == []
+
+
+async def test_a_write_back_held_up_by_an_outage_never_undoes_the_reassignment_after_it(stack: Stack) -> None:
+    stack.salesforce.fail_next("query", 503)  # Salesforce is down when the lead is assigned, and reassigned
+    stack.salesforce.fail_next("query", 503)
+    await send(stack.kafka, _assigned("sf-moved"))
+    await send(stack.kafka, _assigned("sf-moved", owner=OWNER_B, reason="reassigned"))
+
+    async def settled() -> list[dict[str, Any]] | None:
+        log = (await stack.http.get("/v1/leads/sf-moved/deliveries")).json()["deliveries"]
+        return log if [d["state"] for d in log] == ["superseded", "delivered"] else None
+
+    log = await eventually(settled, what="the older write-back superseded, the newer delivered")
+    [(lead_id, lead)] = stack.salesforce.leads.items()
+    assert log[1]["external_id"] == lead_id and lead["OwnerId"] == OWNER_B
+    assert stack.salesforce.owners == [OWNER_B]  # the superseded owner never reached Salesforce

@@ -110,6 +110,7 @@ def _chains(deliveries: Sequence[Row[Any]], payloads: list[dict[str, Any]]) -> l
 
 class SalesforceChannel:
     batch_size = 25
+    latest_only = True
 
     def __init__(self, *, http: httpx.AsyncClient, instance_url: str, client_id: str, client_secret: str,
                  api_version: str, timeout: float, concurrency: int = 8) -> None:
