@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.events import CloudEvent, LeadAssigned, is_slack_user_id
 from sla_monitor import tables
 from sla_monitor.alerts import collect, wants
-from sla_monitor.channels import email, hubspot
+from sla_monitor.channels import email, hubspot, salesforce
 from sla_monitor.channels.base import AssignmentContext, NotDeliverable
 from sla_monitor.domain.durations import in_words
 from sla_monitor.escaping import slack_link, slack_text
@@ -77,6 +77,7 @@ def _slack_payload(data: LeadAssigned, context: AssignmentContext) -> dict[str, 
 PAYLOADS: dict[str, Callable[[LeadAssigned, AssignmentContext], dict[str, Any]]] = {
     "slack": _slack_payload,
     "hubspot": hubspot.assignment_payload,
+    "salesforce": salesforce.assignment_payload,
     "email": email.assignment_payload,
 }
 #: Formats whose payload depends on the CRM ids learned since the lead was routed.

@@ -25,6 +25,7 @@ from sla_monitor import tables
 from sla_monitor.channels.base import Channel
 from sla_monitor.channels.email import EmailChannel
 from sla_monitor.channels.hubspot import HubSpotChannel
+from sla_monitor.channels.salesforce import SalesforceChannel
 from sla_monitor.channels.webhook import WebhookChannel
 from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import PolicySet, parse_policies
@@ -70,6 +71,12 @@ def delivery_channels(settings: SlaMonitorSettings, *, clock: Clock, http: httpx
                                              access_token=settings.hubspot_access_token.get_secret_value(),
                                              timeout=settings.crm_timeout_seconds)
         builtin.append(BuiltinTarget("hubspot", settings.hubspot_api_url))
+    if settings.salesforce_instance_url and settings.salesforce_client_id and settings.salesforce_client_secret:
+        channels["salesforce"] = SalesforceChannel(
+            http=crm_http, instance_url=settings.salesforce_instance_url, client_id=settings.salesforce_client_id,
+            client_secret=settings.salesforce_client_secret.get_secret_value(),
+            api_version=settings.salesforce_api_version, timeout=settings.crm_timeout_seconds)
+        builtin.append(BuiltinTarget("salesforce", settings.salesforce_instance_url))
     smtp = settings.smtp_server
     if smtp is not None:
         channels["email"] = EmailChannel(server=smtp, sender=settings.smtp_from, clock=clock,

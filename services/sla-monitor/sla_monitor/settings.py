@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import SCHEMA_PATTERN, ServiceSettings, sqlite_url
@@ -98,6 +98,12 @@ class SlaMonitorSettings(ServiceSettings):
     #: only for a test double.
     hubspot_access_token: SecretStr | None = None
     hubspot_api_url: Annotated[str, AfterValidator(_http_url)] = "https://api.hubapi.com"
+    #: Salesforce write-back (OAuth 2.0 client credentials of an app whose run-as user may edit Leads): when all
+    #: three are set, every assignment makes the rep (``crm.salesforce_user_id``) the owner of the lead's Lead.
+    salesforce_instance_url: Annotated[str, AfterValidator(_http_url)] | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    salesforce_api_version: str = Field(default="v62.0", pattern=r"^v[1-9][0-9]{1,2}\.0$")
     #: Total deadline of one request to a CRM's API.
     crm_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     #: Assignment emails to the rep (``sla_monitor.smtp_url``): ``smtp://``, ``smtp+starttls://`` or
@@ -112,3 +118,14 @@ class SlaMonitorSettings(ServiceSettings):
     @property
     def smtp_server(self) -> SmtpServer | None:
         return parse_smtp_url(self.smtp_url.get_secret_value()) if self.smtp_url is not None else None
+
+    @model_validator(mode="after")
+    def _salesforce_complete(self) -> SlaMonitorSettings:
+        given = {"SALESFORCE_INSTANCE_URL": self.salesforce_instance_url,
+                 "SALESFORCE_CLIENT_ID": self.salesforce_client_id,
+                 "SALESFORCE_CLIENT_SECRET": self.salesforce_client_secret}
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(f"Salesforce write-back needs {', '.join(missing)} as well (or none of "
+                             f"{', '.join(given)}, to leave it off).")
+        return self
