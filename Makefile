@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/router:$(CURDIR)/services/sla-monitor
 
 .PHONY: help install run run-broker run-intake run-router run-sla-monitor test test-faults test-unit lint bench clean \
-	dlq-status dlq-replay
+	dlq-status dlq-replay fake-hubspot
 
 help:
 	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
@@ -18,6 +18,7 @@ help:
 	@echo "make dlq-status     what intake, the router and the sla-monitor dead-lettered"
 	@echo "make dlq-replay SERVICE=intake|router|sla-monitor   re-inject that service's dead letters, once"
 	@echo "make bench          benchmarks (reported, not asserted)"
+	@echo "make fake-hubspot   a local stand-in for HubSpot's API on 127.0.0.1:8090 (try the CRM write-back)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -41,6 +42,9 @@ run-router: $(STAMP)
 
 run-sla-monitor: $(STAMP)
 	$(PY) -m devstack service sla-monitor
+
+fake-hubspot: $(STAMP)
+	$(PY) -m devstack fake-hubspot
 
 # The tests mostly wait (on brokers, HTTP and subprocesses), so `make test` runs them on TEST_WORKERS pytest-xdist
 # workers even on 2 cores; every test has its own broker, ports and databases. The e2e tests (three services as

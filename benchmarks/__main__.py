@@ -6,7 +6,7 @@ import importlib
 import json
 import sys
 
-BENCHMARKS = ["router_bench", "sla_bench", "pipeline_bench"]
+BENCHMARKS = ["router_bench", "sla_bench", "pipeline_bench", "assignment_bench"]
 
 
 def main(names: list[str]) -> None:

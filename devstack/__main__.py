@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 from devstack.broker import spawn_broker, start_broker
+from devstack.fake_hubspot import DEFAULT_PORT as DEFAULT_HUBSPOT_PORT
+from devstack.fake_hubspot import FakeHubSpot
 from devstack.stack import (
     ROOT,
     SERVICES,
@@ -85,6 +87,23 @@ def service(name: str) -> None:
     if migration.returncode != 0:
         sys.exit(migration.returncode)  # the service has said why, in one line
     sys.exit(_supervise([start_service(SERVICES[name], env)], [name]))
+
+
+@app.command("fake-hubspot")
+def fake_hubspot(port: int = DEFAULT_HUBSPOT_PORT, token: str = "") -> None:
+    """Run a local stand-in for HubSpot's API (devstack/fake_hubspot.py) on 127.0.0.1:PORT.
+
+    With `HUBSPOT_ACCESS_TOKEN=dev-hubspot-token HUBSPOT_API_URL=http://127.0.0.1:8090 make run`, every
+    assignment is written to it; `POST /_fake/contacts/{id}/touch` then sends intake HubSpot's signed
+    "last contacted" webhook for that contact, which meets the lead's clock."""
+    import uvicorn
+
+    env = child_env()
+    with_dev_defaults(env)
+    fake = FakeHubSpot(token=token or None, intake_url=env["INTAKE_PUBLIC_URL"],
+                       client_secret=env["HUBSPOT_CLIENT_SECRET"])
+    console.print(f"Fake HubSpot on http://127.0.0.1:{port} (contacts: GET /_fake/contacts). Ctrl-C stops it.")
+    uvicorn.run(fake.app(), host="127.0.0.1", port=port, log_level="warning")
 
 
 def _recreate_topics(env: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.backoff import backoff_delay
@@ -104,6 +104,7 @@ class DeliveryWorker(Worker):
         async with self._session_factory() as session:
             subs = {s.id: s for s in (await session.execute(select(tables.subscriptions).where(
                 tables.subscriptions.c.id.in_({r.subscription_id for r in rows})))).all()}
+        rows = await self._set_aside_superseded(rows, subs)
         by_target: dict[str, list[Row[Any]]] = {}
         for row in rows:
             by_target.setdefault(row.subscription_id, []).append(row)
@@ -122,6 +123,29 @@ class DeliveryWorker(Worker):
         if self._after_change is not None:
             self._after_change()
         return len(rows)
+
+    async def _set_aside_superseded(self, rows: list[Row[Any]], subs: dict[str, Row[Any]]) -> list[Row[Any]]:
+        """Mark ``superseded`` each claimed delivery of a ``latest_only`` channel that has a newer delivery of the
+        same lead to the same target (whatever that one's state); returns the rest, to be sent."""
+        d = tables.deliveries
+        latest_only = [r for r in rows if r.subscription_id in subs
+                       and getattr(self._channels.get(subs[r.subscription_id].format), "latest_only", False)]
+        if not latest_only:
+            return rows
+        async with self._session_factory() as session:
+            newest = {(r.subscription_id, r.lead_id): r.newest for r in (await session.execute(
+                select(d.c.subscription_id, d.c.lead_id, func.max(d.c.id).label("newest"))
+                .where(d.c.subscription_id.in_({r.subscription_id for r in latest_only}),
+                       d.c.lead_id.in_({r.lead_id for r in latest_only}))
+                .group_by(d.c.subscription_id, d.c.lead_id))).all()}
+        stale = [r for r in latest_only if newest.get((r.subscription_id, r.lead_id), r.id) > r.id]
+        if not stale:
+            return rows
+        async with self._session_factory.begin() as session:
+            await session.execute(update(d).where(d.c.id.in_([r.id for r in stale])).values(
+                state="superseded", next_attempt_at=None, last_error="a later assignment's delivery replaces it"))
+        stale_ids = {r.id for r in stale}
+        return [r for r in rows if r.id not in stale_ids]
 
     async def _send_isolated(self, batch: Sequence[Row[Any]], target: Row[Any] | None,
                              channel: Channel | None) -> list[Outcome]:

@@ -53,7 +53,9 @@ def retention_rules(settings: SlaMonitorSettings) -> list[RetentionRule]:
                           keep_if=clock_still_running),
             RetentionRule("deliveries", deliveries, deliveries.c.created_at,
                           timedelta(days=settings.delivery_retention_days),
-                          keep_if=lambda: deliveries.c.state == "pending")]
+                          keep_if=lambda: deliveries.c.state == "pending"),
+            RetentionRule("lead_links", tables.lead_links, tables.lead_links.c.linked_at,
+                          timedelta(days=settings.delivery_retention_days))]
 
 
 def delivery_channels(settings: SlaMonitorSettings, *, clock: Clock, http: httpx.AsyncClient,

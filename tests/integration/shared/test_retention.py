@@ -91,10 +91,15 @@ async def test_sla_monitor_keeps_only_what_is_still_needed(sla_db: async_session
             {"event_id": f"p{n}", "processed_at": days_ago(d)} for n, d in enumerate([20, 15, 14.1, 13, 1])])
         await session.execute(insert(tables.outbox), [
             _outbox(1, days_ago(9), days_ago(8)), _outbox(2, days_ago(9), days_ago(6)), _outbox(3, days_ago(30), None)])
+        await session.execute(insert(tables.lead_links), [
+            {"lead_id": lead, "crm": crm, "external_id": "x", "linked_at": days_ago(d)}
+            for lead, crm, d in [("a", "hubspot", 31), ("a", "salesforce", 32), ("b", "hubspot", 31),
+                                 ("b", "close", 2)]])
 
     deleted = await purge(sla_db, sla_rules(settings), now=NOW, batch_size=2)  # several batches per table
 
-    assert deleted == {"outbox": 1, "processed_events": 3, "touches": 2, "deliveries": 2}
+    assert deleted == {"outbox": 1, "processed_events": 3, "touches": 2, "deliveries": 2, "lead_links": 3}
+    assert await _ids(sla_db, tables.lead_links.c.crm) == ["close"]
     assert await _ids(sla_db, tables.touches.c.activity_id) == ["old-of-running-clock", "recent"]
     assert await _ids(sla_db, tables.deliveries.c.event_id) == ["e3", "e4"]
     assert await _ids(sla_db, tables.processed_events.c.event_id) == ["p3", "p4"]

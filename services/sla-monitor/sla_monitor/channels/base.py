@@ -55,6 +55,9 @@ class NotDeliverable(ValueError):
 class Channel(Protocol):
     #: How many due deliveries of one target a single ``send`` takes.
     batch_size: int
+    #: Only a lead's newest delivery to a target matters (a CRM owner: a reassignment's write-back makes the
+    #: earlier one moot, and sending the earlier one after it would undo it). Messages to people are all sent.
+    latest_only: bool
     #: The longest one ``send`` may take (the worker leases deliveries for twice that).
     deadline_seconds: float
 

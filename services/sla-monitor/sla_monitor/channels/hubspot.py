@@ -63,6 +63,7 @@ def _category(error: Any) -> str:
 
 class HubSpotChannel:
     batch_size = MAX_BATCH
+    latest_only = True
 
     def __init__(self, *, http: httpx.AsyncClient, api_url: str, access_token: str, timeout: float) -> None:
         self._http = http

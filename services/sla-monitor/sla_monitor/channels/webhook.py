@@ -45,6 +45,7 @@ async def read_at_most(response: httpx.Response, limit: int) -> int:
 
 class WebhookChannel:
     batch_size = 50
+    latest_only = False
 
     def __init__(self, *, settings: SlaMonitorSettings, clock: Clock, http: httpx.AsyncClient) -> None:
         self._settings = settings
