@@ -48,7 +48,7 @@ fake-hubspot: $(STAMP)
 
 # The tests mostly wait (on brokers, HTTP and subprocesses), so `make test` runs them on TEST_WORKERS pytest-xdist
 # workers even on 2 cores; every test has its own broker, ports and databases. The e2e tests (three services as
-# processes each) share one worker, one after another. TEST_WORKERS=0 runs everything in this process.
+# processes each) run on two of the workers, one after another (tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 4
 
 test: $(STAMP)
