@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import CloudEvent, LeadAssigned, is_slack_user_id
 from sla_monitor import tables
-from sla_monitor.alerts import collect, wants
+from sla_monitor.alerts import Alerts, collect, wants
 from sla_monitor.channels import email, hubspot, salesforce
 from sla_monitor.channels.base import AssignmentContext, NotDeliverable
 from sla_monitor.domain.durations import in_words
@@ -84,23 +84,35 @@ PAYLOADS: dict[str, Callable[[LeadAssigned, AssignmentContext], dict[str, Any]]]
 _NEEDS_LINKS = frozenset({"hubspot", "salesforce"})
 
 
-async def _links(session: AsyncSession, lead_id: str) -> dict[str, str]:
+async def links_of(session: AsyncSession, lead_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The CRM ids learned since routing, per lead (one query for a batch)."""
     t = tables.lead_links
-    return {r.crm: r.external_id for r in (await session.execute(
-        select(t.c.crm, t.c.external_id).where(t.c.lead_id == lead_id))).all()}
+    links: dict[str, dict[str, str]] = {}
+    for row in (await session.execute(select(t.c.lead_id, t.c.crm, t.c.external_id)
+                                      .where(t.c.lead_id.in_(lead_ids)))).all():
+        links.setdefault(row.lead_id, {})[row.crm] = row.external_id
+    return links
 
 
-async def announce(session: AsyncSession, event: CloudEvent, data: LeadAssigned, *, due_at: datetime | None,
-                   url_template: str, now: datetime) -> None:
-    """Queue the assignment's deliveries to the targets that want ``lead.assigned`` (team, urgency)."""
-    alerts = await collect(session, now=now)
+def wanted_formats(alerts: Alerts, data: LeadAssigned) -> set[str]:
+    """The formats of the targets that want this assignment (team, urgency)."""
+    fields = {"team": data.team, "urgency": data.urgency}
+    return {s.format for s in alerts.subscriptions if wants(s, LeadAssigned.event_type, fields)}
+
+
+def needs_links(formats: set[str]) -> bool:
+    return bool(formats & _NEEDS_LINKS)
+
+
+def queue_assignment(alerts: Alerts, event: CloudEvent, data: LeadAssigned, *, due_at: datetime | None,
+                     url_template: str, now: datetime, links: dict[str, str]) -> None:
+    """Add the assignment's deliveries to ``alerts``: one per target that wants it, in the target's format."""
     # Webhooks get the assignment without the lead's contact details (those are for the CRM write-backs).
     body = CloudEvent.wrap(data.model_copy(update={"contact": None}), source=event.source, event_id=event.id,
                            time=event.time)
-    formats = {s.format for s in alerts.subscriptions if wants(s, body.type, body.data)}
+    formats = wanted_formats(alerts, data)
     if not formats:
         return
-    links = await _links(session, data.lead_id) if formats & _NEEDS_LINKS else {}
     context = AssignmentContext(due_at=due_at, url=lead_url(url_template, data.lead_id), now=now, links=links)
     bodies: dict[str, dict[str, Any] | NotDeliverable] = {}
     for format in formats & PAYLOADS.keys():
@@ -109,4 +121,15 @@ async def announce(session: AsyncSession, event: CloudEvent, data: LeadAssigned,
         except NotDeliverable as exc:
             bodies[format] = exc
     alerts.deliver(body, bodies=bodies)
+
+
+async def announce(session: AsyncSession, event: CloudEvent, data: LeadAssigned, *, due_at: datetime | None,
+                   url_template: str, now: datetime) -> None:
+    """Queue the assignment's deliveries to the targets that want ``lead.assigned`` (team, urgency)."""
+    alerts = await collect(session, now=now)
+    formats = wanted_formats(alerts, data)
+    if not formats:
+        return
+    links = (await links_of(session, [data.lead_id])).get(data.lead_id, {}) if needs_links(formats) else {}
+    queue_assignment(alerts, event, data, due_at=due_at, url_template=url_template, now=now, links=links)
     await alerts.write(session)

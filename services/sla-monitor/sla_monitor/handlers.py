@@ -3,6 +3,7 @@ CRM ids learned after routing are kept for its next write-back."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,11 +17,18 @@ from shared.dispatch import Handler, dispatch
 from shared.events import TOUCH_TYPES, ActivityRecorded, CloudEvent, LeadAssigned, LeadLinked
 from shared.versioned import VersionedDocuments
 from sla_monitor import tables
-from sla_monitor.alerts import emit
-from sla_monitor.assignments import announce
-from sla_monitor.clock_store import Quarantined, advance, clock_from_row, insert_clock, save_clock
-from sla_monitor.domain.clock import DEFAULT_TOUCH_SKEW, Happening, cancel, record_touch, start_clock
-from sla_monitor.domain.policies import PolicySet
+from sla_monitor.alerts import collect, emit
+from sla_monitor.assignments import announce, links_of, needs_links, queue_assignment, wanted_formats
+from sla_monitor.clock_store import Quarantined, advance, clock_from_row, clock_values, insert_clock, save_clock
+from sla_monitor.domain.clock import (
+    DEFAULT_TOUCH_SKEW,
+    Happening,
+    ResponseClock,
+    cancel,
+    record_touch,
+    start_clock,
+)
+from sla_monitor.domain.policies import Policy, PolicySet
 from sla_monitor.settings import DEFAULT_LEAD_URL_TEMPLATE
 
 #: A status change to one of these stops the lead's clocks.
@@ -95,6 +103,63 @@ async def start_for_assignment(session: AsyncSession, event: CloudEvent, data: L
     return started[0] if started else None
 
 
+async def start_for_assignments(session: AsyncSession, items: list[tuple[LeadAssigned, CloudEvent]], partition: int,
+                                *, policies: VersionedDocuments[PolicySet], now: datetime,
+                                skew: timedelta = DEFAULT_TOUCH_SKEW,
+                                lead_url_template: str = DEFAULT_LEAD_URL_TEMPLATE) -> None:
+    """``start_for_assignment`` for a batch, with a handful of statements for the common case — a lead's first
+    assignment, no earlier clock, no activity yet: one query each for open clocks, touches, policies, targets
+    and learned CRM ids, then one insert for all clocks and one for all deliveries. A lead with an open clock or
+    a touch, or assigned twice in the batch, takes the one-by-one path, in order."""
+    counts: dict[str, int] = {}
+    for data, _ in items:
+        counts[data.lead_id] = counts.get(data.lead_id, 0) + 1
+    lead_ids = list(counts)
+    c, t = tables.clocks, tables.touches
+    busy = set((await session.execute(select(c.c.lead_id).where(
+        c.c.lead_id.in_(lead_ids), c.c.cancelled_at.is_(None), c.c.quarantined_at.is_(None)))).scalars())
+    busy |= set((await session.execute(select(t.c.lead_id).where(t.c.lead_id.in_(lead_ids)))).scalars())
+    busy |= {lead_id for lead_id, n in counts.items() if n > 1}
+    simple = [(data, event) for data, event in items if data.lead_id not in busy]
+    if simple:
+        active = await policies.active(session)
+        alerts = await collect(session, now=now)
+        formats = set().union(*(wanted_formats(alerts, data) for data, _ in simple))
+        links = await links_of(session, [data.lead_id for data, _ in simple]) if needs_links(formats) else {}
+        clocks: list[dict[str, Any]] = []
+        for data, event in simple:
+            policy = active.parsed.policies.get(data.urgency) if data.rep_id is not None else None
+            due_at = None
+            if policy is not None:
+                clock = start_clock(policy, assigned_at=data.assigned_at, received_at=data.lead.received_at,
+                                    captured_at=data.lead.captured_at)
+                due_at = clock.due_at
+                clocks.append(clock_row(clock, policy, event, data, partition, policy_version=active.number,
+                                        now=now))
+            queue_assignment(alerts, event, data, due_at=due_at, url_template=lead_url_template, now=now,
+                             links=links.get(data.lead_id, {}))
+        if clocks:
+            await session.execute(insert(tables.clocks), clocks)
+        await alerts.write(session)
+    for data, event in items:
+        if data.lead_id in busy:
+            await start_for_assignment(session, event, data, partition, policies=policies, now=now, skew=skew,
+                                       lead_url_template=lead_url_template)
+
+
+def clock_row(clock: ResponseClock, policy: Policy, event: CloudEvent, data: LeadAssigned, partition: int, *,
+              policy_version: int, now: datetime) -> dict[str, Any]:
+    """The ``clocks`` row of a new clock for this assignment."""
+    assert data.rep_id is not None
+    lead = {"name": data.lead.name, "company": data.lead.company, "source": data.lead.source,
+            "campaign": data.lead.campaign}
+    return {**clock_values(clock, policy), "policy": policy.model_dump(mode="json"), "version": secrets.randbits(62),
+            "clock_id": str(uuid.uuid4()), "lead_id": data.lead_id, "partition": partition,
+            "assignment_event_id": event.id, "team": data.team, "rep_id": data.rep_id, "urgency": data.urgency,
+            "source": data.lead.source, "campaign": data.lead.campaign, "lead": lead, "policy_version": policy_version,
+            "history": [{"at": now.isoformat(), "what": f"started for {data.rep_id} ({data.reason})"}]}
+
+
 async def _start_clock(session: AsyncSession, event: CloudEvent, data: LeadAssigned, partition: int, *,
                        policies: VersionedDocuments[PolicySet], now: datetime,
                        skew: timedelta) -> tuple[str, datetime] | None:
@@ -156,10 +221,16 @@ def make_handler(*, policies: VersionedDocuments[PolicySet], clock: Clock,
         await start_for_assignment(session, event, data, partition, policies=policies, now=clock.now(),
                                    skew=touch_skew, lead_url_template=lead_url_template)
 
+    async def on_assigned_many(items: list[tuple[LeadAssigned, CloudEvent]], *, session: AsyncSession,
+                               partition: int) -> None:
+        await start_for_assignments(session, items, partition, policies=policies, now=clock.now(), skew=touch_skew,
+                                    lead_url_template=lead_url_template)
+
     async def on_activity(data: ActivityRecorded, *, session: AsyncSession, **_: object) -> None:
         await record_activity(session, data, now=clock.now(), skew=touch_skew)
 
     async def on_linked(data: LeadLinked, *, session: AsyncSession, **_: object) -> None:
         await record_link(session, data, now=clock.now())
 
-    return dispatch({LeadAssigned: on_assigned, ActivityRecorded: on_activity, LeadLinked: on_linked})
+    return dispatch({LeadAssigned: on_assigned, ActivityRecorded: on_activity, LeadLinked: on_linked},
+                    batches={LeadAssigned: on_assigned_many})
