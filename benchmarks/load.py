@@ -35,6 +35,7 @@ from benchmarks.load_stack import ADMIN_TOKEN, API_KEY, Stack, StackFailed, runn
 from devstack.broker import free_port, wait_for_port
 from devstack.stack import ROOT, child_env, stop_all
 from shared import topics
+from shared.logging import configure_logging
 
 ROUTING = """
 teams:
@@ -238,6 +239,7 @@ def _run_alerts(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
 
 
 def main() -> dict[str, Any]:
+    configure_logging("loadbench", "WARNING")
     config = settings()
     print(f"load: rates {config['rates']} for {config['seconds']:g}s each, {config['alerts']} alerts, "
           f"database {config['database']}; a fresh stack per rate and for the alerts.", flush=True)

@@ -69,13 +69,15 @@ def rate_rows(run: dict[str, Any]) -> list[list[str]]:
             f"{r['assigned_in_time_pct']:g}%",
             f"{backlog['mid']} → {backlog['end']}" + (f" (lag {lag['end']})" if lag["end"] is not None else ""),
             f"{_ms(r['kafka_baseline']['p99_ms'])} (×{r['ratio_post_to_assigned_p99_to_kafka_p99']})",
+            _ms(r["generator_late"]["p99_ms"]),
         ])
     return rows
 
 
 RATE_HEADER = ["offered rate", "POST p50 / p99", "outbox → Kafka", "Kafka → decision", "decision → Kafka",
                "Kafka → clock", "POST → assigned", "POST → clock", "assigned in time", "backlog mid → end",
-               "raw Kafka p99 (ratio)"]
+               "raw Kafka p99 (ratio)",
+               "generator late p99"]
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
