@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from benchmarks.load_measure import (
 from benchmarks.load_report import append_result, machine, print_summary, readme_table
 from benchmarks.load_stack import ADMIN_TOKEN, API_KEY, Stack, StackFailed, running_stack
 from devstack.broker import free_port, wait_for_port
-from devstack.stack import ROOT, child_env, stop_all
+from devstack.stack import ROOT, child_env, die_with_parent, spawn, stop_all
 from shared import topics
 from shared.logging import configure_logging
 
@@ -81,13 +80,16 @@ async def _generate(url: str, rate: float, duration: float, out: Path, *extra: s
     """Run the load generator process; its records (``[n, due, started, ended, status, lead_id]``)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.load_generator", "--url", url, "--rate", str(rate), "--seconds",
-        str(duration), "--out", str(out), "--api-key", API_KEY, *extra, env=child_env(), cwd=ROOT)
+        str(duration), "--out", str(out), "--api-key", API_KEY, *extra, env=child_env(), cwd=ROOT,
+        preexec_fn=die_with_parent)
     try:
         code = await asyncio.wait_for(process.wait(), timeout=duration + 300)
     except TimeoutError:
-        process.kill()
-        await process.wait()
         raise RuntimeError(f"The load generator did not finish within {duration + 300:.0f}s.") from None
+    finally:
+        if process.returncode is None:  # timed out, or we are interrupted: it stops with us
+            process.kill()
+            await process.wait()
     if code != 0:
         raise RuntimeError(f"The load generator exited with code {code}.")
     records: list[list[Any]] = json.loads(await asyncio.to_thread(out.read_text))
@@ -226,8 +228,7 @@ async def measure_alerts(stack: Stack, subscriber: str, config: dict[str, Any], 
 
 def _run_alerts(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
     port = free_port()
-    receiver = subprocess.Popen([sys.executable, "-m", "benchmarks.load_subscriber", str(port)],
-                                env=child_env(), cwd=ROOT)
+    receiver = spawn([sys.executable, "-m", "benchmarks.load_subscriber", str(port)], child_env())
     try:
         wait_for_port("127.0.0.1", port, timeout=30)
         policies = POLICIES.format(window=config["alert_window"])
@@ -255,8 +256,8 @@ def main() -> dict[str, Any]:
             if config["alerts"]:
                 print(f"load: {config['alerts']} alerts due within one second …", flush=True)
                 record["alerts"] = _run_alerts(config, tmp)
-        except StackFailed as exc:
-            print(f"load: the stack failed: {exc}", file=sys.stderr)
+        except (StackFailed, RuntimeError, TimeoutError) as exc:  # the figures so far are still worth keeping
+            print(f"load: stopped: {exc}", file=sys.stderr)
             record["error"] = str(exc)
     path = append_result(record)
     print_summary(record)

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from devstack.broker import free_port, start_broker
-from devstack.stack import ROOT, SERVICES, child_env, start_service, stop_all
+from devstack.stack import ROOT, SERVICES, child_env, die_with_parent, start_service, stop_all
 
 PG_SERVER = "127.0.0.1:5432"
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_SERVER}/test"
@@ -112,7 +112,7 @@ def running_stack(*, tmp: Path, label: str, database: str, routing: str, policie
     (folder / "routing.yaml").write_text(routing)
     (folder / "sla-policies.yaml").write_text(policies)
     broker_port = free_port()
-    broker = start_broker(broker_port)
+    broker = start_broker(broker_port, preexec_fn=die_with_parent)  # gone with us, even after a kill -9
     pg_name = None
     stack = Stack(kafka=f"127.0.0.1:{broker_port}", urls={}, database_urls={}, logs={})
     try:
