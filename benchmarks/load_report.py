@@ -57,27 +57,33 @@ def _pair(figures: dict[str, Any]) -> str:
     return f"{_ms(figures.get('p50_ms'))} / {_ms(figures.get('p99_ms'))}"
 
 
-def rate_rows(run: dict[str, Any]) -> list[list[str]]:
+def _rate(r: dict[str, Any]) -> str:
+    return f"{r['offered_per_s']:g}/s ({r['achieved_per_s']:g} achieved)"
+
+
+def headline_rows(run: dict[str, Any]) -> list[list[str]]:
     rows = []
     for r in run.get("rates", []):
-        lag = r["router_lag"]
-        backlog = r["backlog_posted_minus_assigned"]
+        backlog, lag = r["backlog_posted_minus_assigned"], r["router_lag"]
         rows.append([
-            f"{r['offered_per_s']:g}/s ({r['achieved_per_s']:g} achieved)", _pair(r["post"]),
-            _pair(r["outbox_to_kafka"]), _pair(r["kafka_to_decision"]), _pair(r["decision_to_kafka"]),
-            _pair(r["kafka_to_clock"]), _pair(r["post_to_assigned"]), _pair(r["post_to_clock"]),
+            _rate(r), _pair(r["post"]), _pair(r["post_to_assigned"]), _pair(r["post_to_clock"]),
             f"{r['assigned_in_time_pct']:g}%",
-            f"{backlog['mid']} → {backlog['end']}" + (f" (lag {lag['end']})" if lag["end"] is not None else ""),
+            f"{backlog['mid']} → {backlog['end']}" + (f" (lag {lag['mid']} → {lag['end']})"
+                                                      if lag["end"] is not None else ""),
             f"{_ms(r['kafka_baseline']['p99_ms'])} (×{r['ratio_post_to_assigned_p99_to_kafka_p99']})",
-            _ms(r["generator_late"]["p99_ms"]),
         ])
     return rows
 
 
-RATE_HEADER = ["offered rate", "POST p50 / p99", "outbox → Kafka", "Kafka → decision", "decision → Kafka",
-               "Kafka → clock", "POST → assigned", "POST → clock", "assigned in time", "backlog mid → end",
-               "raw Kafka p99 (ratio)",
-               "generator late p99"]
+def stage_rows(run: dict[str, Any]) -> list[list[str]]:
+    return [[_rate(r), _pair(r["outbox_to_kafka"]), _pair(r["kafka_to_decision"]), _pair(r["decision_to_kafka"]),
+             _pair(r["kafka_to_clock"]), _ms(r["generator_late"]["p99_ms"])] for r in run.get("rates", [])]
+
+
+HEADLINE = ["offered rate", "POST p50 / p99", "POST → `lead.assigned` p50 / p99", "POST → clock running p50 / p99",
+            "assigned in time", "backlog mid → end of offer", "raw Kafka p99 (ratio)"]
+STAGES = ["offered rate", "intake outbox → Kafka", "Kafka → router decision", "decision → Kafka",
+          "Kafka → clock running", "generator late p99"]
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -99,7 +105,9 @@ def alert_line(run: dict[str, Any]) -> str:
 def print_summary(run: dict[str, Any]) -> None:
     print(f"\n{run['date']} {run['database']} commit {str(run.get('commit'))[:10]}"
           f" ({run['machine']['nproc']} cores, Python {run['machine']['python']})")
-    print(_markdown(RATE_HEADER, rate_rows(run)))
+    print(_markdown(HEADLINE, headline_rows(run)))
+    print("\nPer stage, p50 / p99:")
+    print(_markdown(STAGES, stage_rows(run)))
     if run.get("alerts"):
         print(alert_line(run))
     if run.get("error"):
@@ -118,7 +126,9 @@ def readme_table(path: Path = RESULTS) -> str:
         s = run["settings"]
         parts.append(f"{database}, {run['date'][:10]}, commit {str(run.get('commit'))[:7]}, "
                      f"{run['machine']['nproc']} cores, {s['seconds']:g} s per rate:\n")
-        parts.append(_markdown(RATE_HEADER, rate_rows(run)))
+        parts.append(_markdown(HEADLINE, headline_rows(run)))
+        parts.append("\nPer stage, p50 / p99:\n")
+        parts.append(_markdown(STAGES, stage_rows(run)))
         if run.get("alerts"):
             parts.append("\n" + alert_line(run))
         parts.append("\n")
