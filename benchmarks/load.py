@@ -115,7 +115,7 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
     statuses: dict[str, int] = {}
     for r in records:
         statuses[str(r[4])] = statuses.get(str(r[4]), 0) + 1
-    deadline = max(last_due + grace, time.time() + 2)
+    deadline = last_due + grace
     async with TimedReader(stack.kafka, topics.LEADS_RECEIVED, topics.LEADS_ASSIGNED) as reader:
         await reader.until(lambda r: answered.keys() <= r.first[topics.LEADS_ASSIGNED].keys(), deadline=deadline)
     received, assigned = reader.first[topics.LEADS_RECEIVED], reader.first[topics.LEADS_ASSIGNED]

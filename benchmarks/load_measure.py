@@ -79,14 +79,23 @@ class TimedReader:
                 self.first[record.topic].setdefault(event.subject, timed)
                 self.by_type.setdefault(event.type, {}).setdefault(event.subject, timed)
 
-    async def until(self, done: Callable[[TimedReader], bool], *, deadline: float) -> bool:
-        """Read until ``done`` or the wall-clock ``deadline``; whether ``done`` came true."""
+    async def until(self, done: Callable[[TimedReader], bool], *, deadline: float, catch_up: float = 120) -> bool:
+        """Read until ``done``, or until everything on the topics at the wall-clock ``deadline`` is read (at
+        most ``catch_up`` seconds more); whether ``done`` came true. What counts as in time is judged by the
+        records' timestamps, so reading them late changes nothing."""
+        ends: dict[TopicPartition, int] | None = None
         while True:
             await self.poll()
             if done(self):
                 return True
-            if time.time() > deadline:
+            if time.time() > deadline + catch_up:
                 return False
+            if time.time() > deadline:
+                if not ends:  # empty until the partitions are assigned
+                    ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
+                positions = [await self._consumer.position(tp) for tp in ends]
+                if ends and all(p >= end for p, end in zip(positions, ends.values(), strict=True)):
+                    return False
 
 
 async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:

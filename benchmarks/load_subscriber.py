@@ -22,6 +22,11 @@ repeats = 0
 
 async def app(scope: Scope, receive: Any, send: Any) -> None:
     global repeats
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
     if scope["type"] != "http":
         return
     arrived = time.time()
