@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from benchmarks.load_measure import (
+    Tail,
     TimedReader,
     clock_facts,
     kafka_baseline,
@@ -105,9 +106,14 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
     baseline = await kafka_baseline(stack.kafka, rate=rate, duration=config["baseline_seconds"])
     lag: list[tuple[float, int | None]] = []
     sampler = asyncio.create_task(sample_lag(stack.kafka, "router", topics.LEADS_RECEIVED, lag))
+    tail = Tail(stack.kafka, topics.LEADS_RECEIVED, topics.LEADS_ASSIGNED)
+    following = asyncio.create_task(tail.run())
     try:
         records = await _generate(stack.urls["intake"], rate, duration, tmp / f"offered-{rate:g}.json",
                                   "--prefix", f"r{rate:g}-")
+    except BaseException:
+        following.cancel()
+        raise
     finally:
         sampler.cancel()
     first_due, last_due = records[0][1], max(r[1] for r in records)
@@ -116,14 +122,20 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
     for r in records:
         statuses[str(r[4])] = statuses.get(str(r[4]), 0) + 1
     deadline = last_due + grace
-    async with TimedReader(stack.kafka, topics.LEADS_RECEIVED, topics.LEADS_ASSIGNED) as reader:
-        await reader.until(lambda r: answered.keys() <= r.first[topics.LEADS_ASSIGNED].keys(), deadline=deadline)
+    try:
+        async with TimedReader(stack.kafka, topics.LEADS_RECEIVED, topics.LEADS_ASSIGNED) as reader:
+            await reader.until(lambda r: answered.keys() <= r.first[topics.LEADS_ASSIGNED].keys(),
+                               deadline=deadline)
+    finally:
+        following.cancel()
     received, assigned = reader.first[topics.LEADS_RECEIVED], reader.first[topics.LEADS_ASSIGNED]
     facts = await _clocks(stack, set(assigned) & answered.keys())
 
     stages: dict[str, list[float]] = {k: [] for k in ("post", "outbox_to_kafka", "kafka_to_decision",
                                                       "decision_to_kafka", "kafka_to_clock", "post_to_assigned",
-                                                      "post_to_clock")}
+                                                      "post_to_clock", "received_send_to_readable",
+                                                      "assigned_send_to_readable", "readable_to_decision")}
+    seen_received, seen_assigned = tail.seen[topics.LEADS_RECEIVED], tail.seen[topics.LEADS_ASSIGNED]
     for lead_id, (_, due, _, ended, _, _) in answered.items():
         stages["post"].append(ended - due)
         got, done = received.get(lead_id), assigned.get(lead_id)
@@ -133,6 +145,12 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
             stages["outbox_to_kafka"].append(got.at - received_at)
         if got and assigned_at:
             stages["kafka_to_decision"].append(assigned_at - got.at)
+        if got and lead_id in seen_received:
+            stages["received_send_to_readable"].append(seen_received[lead_id] - got.at)
+            if assigned_at:
+                stages["readable_to_decision"].append(assigned_at - seen_received[lead_id])
+        if done and lead_id in seen_assigned:
+            stages["assigned_send_to_readable"].append(seen_assigned[lead_id] - done.at)
         if done and assigned_at:
             stages["decision_to_kafka"].append(done.at - assigned_at)
         if done:
@@ -143,6 +161,8 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
             stages["post_to_clock"].append(started - due)
     in_time = [i for i in answered if i in assigned and assigned[i].at <= last_due + grace]
     dues = [r[1] for r in records]
+    on_kafka = [received[i].at for i in answered if i in received]
+    decided = [t for i in answered if i in assigned and (t := seconds(assigned[i].event.data.get("assigned_at")))]
     assigned_times = [assigned[i].at for i in answered if i in assigned]
     mid, end = first_due + (last_due - first_due) / 2, last_due
     lag_known = [(t, v) for t, v in lag if v is not None]
@@ -159,6 +179,9 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
         "assigned_total": len([i for i in answered if i in assigned]), "clocks": len(facts),
         "backlog_posted_minus_assigned": {"mid": _backlog(dues, assigned_times, mid),
                                           "end": _backlog(dues, assigned_times, end)},
+        # Leads on leads.received (record timestamp) that the router has not decided yet (assigned_at).
+        "backlog_on_kafka_undecided": {"mid": _backlog(on_kafka, decided, mid),
+                                       "end": _backlog(on_kafka, decided, end)},
         "router_lag": {"mid": _nearest(lag_known, mid), "end": _nearest(lag_known, end),
                        "max": max((v for _, v in lag_known), default=None)},
         "kafka_baseline": baseline,

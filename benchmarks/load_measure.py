@@ -98,6 +98,34 @@ class TimedReader:
                     return False
 
 
+class Tail:
+    """Follows topics live (no group) and notes when each lead's first record became readable here.
+
+    A record's timestamp is taken by the producer when the service hands it to its Kafka client; in a busy
+    service it may sit in that client for a while before the broker has it, and that wait would otherwise
+    be counted in the next stage. This process is idle during the run, so what it sees is close to when
+    the record became readable. Only keys (the lead id) are read: nothing is decoded."""
+
+    def __init__(self, bootstrap: str, *topics: str) -> None:
+        self._consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None,
+                                          auto_offset_reset="earliest", fetch_max_wait_ms=10,
+                                          enable_auto_commit=False)
+        self.seen: dict[str, dict[str, float]] = {topic: {} for topic in topics}
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=100)
+                now = time.time()
+                for records in batches.values():
+                    for record in records:
+                        if record.key is not None:
+                            self.seen[record.topic].setdefault(record.key.decode(), now)
+        finally:
+            await self._consumer.stop()
+
+
 async def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     """Messages of ``topic`` the group has not committed yet (None when the broker will not say).
 

@@ -77,13 +77,15 @@ def headline_rows(run: dict[str, Any]) -> list[list[str]]:
 
 def stage_rows(run: dict[str, Any]) -> list[list[str]]:
     return [[_rate(r), _pair(r["outbox_to_kafka"]), _pair(r["kafka_to_decision"]), _pair(r["decision_to_kafka"]),
-             _pair(r["kafka_to_clock"]), _ms(r["generator_late"]["p99_ms"])] for r in run.get("rates", [])]
+             _pair(r["kafka_to_clock"]), _pair(r.get("received_send_to_readable", {})),
+             _pair(r.get("assigned_send_to_readable", {})), _ms(r["generator_late"]["p99_ms"])]
+            for r in run.get("rates", [])]
 
 
 HEADLINE = ["offered rate", "POST p50 / p99", "POST → `lead.assigned` p50 / p99", "POST → clock running p50 / p99",
             "assigned in time", "backlog mid → end of offer", "raw Kafka p99 (ratio)"]
 STAGES = ["offered rate", "intake outbox → Kafka", "Kafka → router decision", "decision → Kafka",
-          "Kafka → clock running", "generator late p99"]
+          "Kafka → clock running", "intake send → readable", "router send → readable", "generator late p99"]
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
