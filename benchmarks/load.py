@@ -113,9 +113,8 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
                                   "--prefix", f"r{rate:g}-")
     except BaseException:
         following.cancel()
-        raise
-    finally:
         sampler.cancel()
+        raise
     first_due, last_due = records[0][1], max(r[1] for r in records)
     answered = {r[5]: r for r in records if r[5]}
     statuses: dict[str, int] = {}
@@ -128,6 +127,7 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
                                deadline=deadline)
     finally:
         following.cancel()
+        sampler.cancel()  # sampled until everything was read back: the backlog after the offer shows too
     received, assigned = reader.first[topics.LEADS_RECEIVED], reader.first[topics.LEADS_ASSIGNED]
     facts = await _clocks(stack, set(assigned) & answered.keys())
 
@@ -181,7 +181,10 @@ async def measure_rate(stack: Stack, rate: float, config: dict[str, Any], tmp: P
                                           "end": _backlog(dues, assigned_times, end)},
         # Leads on leads.received (record timestamp) that the router has not decided yet (assigned_at).
         "backlog_on_kafka_undecided": {"mid": _backlog(on_kafka, decided, mid),
-                                       "end": _backlog(on_kafka, decided, end)},
+                                       "end": _backlog(on_kafka, decided, end),
+                                       "max": max((_backlog(on_kafka, decided, first_due + k / 2)
+                                                   for k in range(int(2 * (max(decided, default=end) - first_due))
+                                                                  + 1)), default=0)},
         "router_lag": {"mid": _nearest(lag_known, mid), "end": _nearest(lag_known, end),
                        "max": max((v for _, v in lag_known), default=None)},
         "kafka_baseline": baseline,

@@ -68,7 +68,7 @@ def headline_rows(run: dict[str, Any]) -> list[list[str]]:
         rows.append([
             _rate(r), _pair(r["post"]), _pair(r["post_to_assigned"]), _pair(r["post_to_clock"]),
             f"{r['assigned_in_time_pct']:g}%",
-            f"{backlog['mid']} → {backlog['end']}" + (f" (lag {lag['mid']} → {lag['end']})"
+            f"{backlog['mid']} → {backlog['end']}" + (f" (router lag {lag['mid']} → {lag['end']}, max {lag['max']})"
                                                       if lag["end"] is not None else ""),
             f"{_ms(r['kafka_baseline']['p99_ms'])} (×{r['ratio_post_to_assigned_p99_to_kafka_p99']})",
         ])

@@ -45,7 +45,7 @@ def test_percentiles_are_read_from_the_sorted_durations_in_milliseconds() -> Non
 def _run(database: str, date: str, post_p99: float) -> dict[str, Any]:
     figures = {"n": 10, "p50_ms": 12.0, "p99_ms": post_p99, "max_ms": post_p99}
     rate = {"offered_per_s": 200.0, "achieved_per_s": 199.5, "assigned_in_time_pct": 100.0,
-            "backlog_posted_minus_assigned": {"mid": 3, "end": 2}, "router_lag": {"mid": 1, "end": 0},
+            "backlog_posted_minus_assigned": {"mid": 3, "end": 2}, "router_lag": {"mid": 1, "end": 0, "max": 7},
             "kafka_baseline": {"p99_ms": 5.0}, "ratio_post_to_assigned_p99_to_kafka_p99": 4.0,
             **{k: figures for k in ("post", "post_to_assigned", "post_to_clock", "outbox_to_kafka",
                                     "kafka_to_decision", "decision_to_kafka", "kafka_to_clock", "generator_late")}}
@@ -62,5 +62,5 @@ def test_the_readme_table_shows_the_latest_run_of_each_database(tmp_path: Path) 
     assert "| 200/s (199.5 achieved) | 12 ms / 45 ms | 12 ms / 45 ms |" in table
     assert "900 ms" not in table  # the older SQLite run is superseded
     assert table.index("postgres, 2026-11-27") < table.index("sqlite, 2026-11-27")
-    assert "| 3 → 2 (lag 1 → 0) | 5.0 ms (×4.0) |" in table
+    assert "| 3 → 2 (router lag 1 → 0, max 7) | 5.0 ms (×4.0) |" in table
     assert len(json.loads(results.read_text())) == 3
