@@ -12,7 +12,7 @@ help:
 	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
 	@echo "make run-broker     the embedded Kafka-compatible broker on 127.0.0.1:9092"
 	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"
-	@echo "make test           the whole suite but the fault suite (set TEST_DATABASE_URL to include PostgreSQL)"
+	@echo "make test           the whole suite but the fault suite, on TEST_WORKERS=4 workers (set TEST_DATABASE_URL to include PostgreSQL)"
 	@echo "make test-faults    the fault suite: crashes, outages and poison on real processes (~10 min)"
 	@echo "make lint           ruff and mypy"
 	@echo "make dlq-status     what intake, the router and the sla-monitor dead-lettered"
@@ -46,8 +46,13 @@ run-sla-monitor: $(STAMP)
 fake-hubspot: $(STAMP)
 	$(PY) -m devstack fake-hubspot
 
+# The tests mostly wait (on brokers, HTTP and subprocesses), so `make test` runs them on TEST_WORKERS pytest-xdist
+# workers even on 2 cores; every test has its own broker, ports and databases. The e2e tests (three services as
+# processes each) run on two of the workers, one after another (tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP)
-	$(PY) -m pytest -m "not faults"
+	$(PY) -m pytest -m "not faults" -n $(TEST_WORKERS) --dist loadgroup
 
 # Needs the PostgreSQL server binaries (initdb, pg_ctl): it runs a private cluster it can stop and start.
 test-faults: $(STAMP)

@@ -3,6 +3,10 @@
 ``dispatch({LeadReceived: on_received, ...})`` gives the consumer's handler: it ignores event types the
 table does not name (a topic carries events for other consumers too), validates (and upcasts) the data of
 the others, and calls ``on_received(data, event=..., session=..., partition=...)``.
+
+``batches={LeadReceived: on_received_many}`` lets a consumer handle a run of consecutive events of one type in
+one call (``on_received_many([(data, event), ...], session=..., partition=...)``): set-based statements for a
+whole batch instead of round trips per event. Events keep their order; a run ends at an event of another type.
 """
 
 from __future__ import annotations
@@ -19,14 +23,45 @@ EventHandler = Callable[..., Awaitable[None]]
 """``async def on_x(data: X, *, event: CloudEvent, session: AsyncSession, partition: int) -> None``"""
 
 
-def dispatch(handlers: Mapping[type[EventData], EventHandler]) -> Handler:
-    by_type: dict[str, EventHandler] = {model.event_type: handler for model, handler in handlers.items()}
+BatchHandler = Callable[..., Awaitable[None]]
+"""``async def on_xs(items: list[tuple[X, CloudEvent]], *, session: AsyncSession, partition: int) -> None``"""
 
-    async def handle(event: CloudEvent, session: AsyncSession, partition: int) -> None:
-        handler = by_type.get(event.type)
+
+class Dispatcher:
+    """The consumer's handler: ``await dispatcher(event, session, partition)`` for one event,
+    ``await dispatcher.handle_many(events, session, partition)`` for consecutive events of one partition."""
+
+    def __init__(self, handlers: Mapping[type[EventData], EventHandler],
+                 batches: Mapping[type[EventData], BatchHandler] | None = None) -> None:
+        self._by_type = {model.event_type: handler for model, handler in handlers.items()}
+        self._batches = {model.event_type: handler for model, handler in (batches or {}).items()}
+
+    async def __call__(self, event: CloudEvent, session: AsyncSession, partition: int) -> None:
+        handler = self._by_type.get(event.type)
         if handler is None:
             return
         data: Any = parse_data(event)
         await handler(data, event=event, session=session, partition=partition)
 
-    return handle
+    async def handle_many(self, events: list[CloudEvent], session: AsyncSession, partition: int) -> None:
+        run: list[CloudEvent] = []
+        for event in events:
+            if run and event.type != run[0].type:
+                await self._run(run, session, partition)
+                run = []
+            run.append(event)
+        if run:
+            await self._run(run, session, partition)
+
+    async def _run(self, events: list[CloudEvent], session: AsyncSession, partition: int) -> None:
+        batch = self._batches.get(events[0].type)
+        if batch is None or len(events) == 1:
+            for event in events:
+                await self(event, session, partition)
+            return
+        await batch([(parse_data(event), event) for event in events], session=session, partition=partition)
+
+
+def dispatch(handlers: Mapping[type[EventData], EventHandler],
+             batches: Mapping[type[EventData], BatchHandler] | None = None) -> Dispatcher:
+    return Dispatcher(handlers, batches)

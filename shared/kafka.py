@@ -342,11 +342,28 @@ class EventConsumer:
         return done
 
     async def _process_together(self, records: list[ConsumerRecord]) -> bool:
-        """Handle ``records`` in one transaction; False, with nothing applied, if any of them fails."""
+        """Handle ``records`` in one transaction; False, with nothing applied, if any of them fails.
+
+        The batch is checked against the processed events with one query and recorded with one statement; a
+        handler that can take several events at once (``shared.dispatch``) gets them together."""
         try:
             async with self._session_factory.begin() as session:
-                for record in records:
-                    await self._apply_once(session, decode(record.value), record.partition)
+                events = [decode(record.value) for record in records]
+                seen = await inbox.processed_among(session, self._processed, [e.id for e in events])
+                fresh: list[CloudEvent] = []
+                for event in events:
+                    if event.id not in seen:
+                        seen.add(event.id)
+                        fresh.append(event)
+                partition = records[0].partition
+                handle_many = getattr(self._handler, "handle_many", None)
+                if handle_many is not None:
+                    await handle_many(fresh, session, partition)
+                else:
+                    for event in fresh:
+                        await self._handler(event, session, partition)
+                await inbox.mark_many_processed(session, self._processed, [e.id for e in fresh],
+                                                now=datetime.now(UTC))
         except Exception as exc:
             log.info("kafka.batch_redone_one_by_one", topic=records[0].topic, partition=records[0].partition,
                      messages=len(records), error=type(exc).__name__)

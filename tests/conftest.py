@@ -1,4 +1,5 @@
-"""Fixtures with real infrastructure: a fresh embedded broker per test and a fresh database per test.
+"""Fixtures with real infrastructure: a fresh embedded broker per test and a fresh database per test, so tests
+share nothing and `make test` can run them on several pytest-xdist workers at once.
 
 Set TEST_DATABASE_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test) to run every
 database-backed test on PostgreSQL as well as on SQLite.
@@ -21,6 +22,17 @@ from devstack.broker import free_port, start_broker
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 #: A PostgreSQL test database named after a service defaults to that service's schema (*_DATABASE_SCHEMA).
 SERVICE_SCHEMAS = {"intake", "router", "sla_monitor"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`, ``--dist loadgroup``) the e2e tests run on two workers, one after another
+    on each: every one starts three services as processes, and more of those stacks starting at once on two
+    cores stretch the seconds-long SLA windows they check. The API fuzzing (about half of the e2e time) has one
+    of the two; the other tests spread over the remaining workers around them."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            fuzz = item.path.name == "test_openapi_fuzz.py"
+            item.add_marker(pytest.mark.xdist_group("e2e-fuzz" if fuzz else "e2e"))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ and the outgoing event commit together or not at all.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_router import tables
 from lead_router.config_store import ActiveConfig
+from lead_router.domain.availability import RepState
 from lead_router.domain.decision import Decision, OwnerCandidate, decide
 from lead_router.domain.matching import match_rules
 from lead_router.domain.ownership import company_domain
-from lead_router.state_store import load_cursor, lock_cursors, lock_lead, rep_states, save_cursor
+from lead_router.state_store import load_cursor, lock_cursors, lock_lead, lock_leads, rep_states, save_cursor
 from shared.events import AssignedRep, CloudEvent, LeadAssigned, LeadContact, LeadReceived, LeadSummary, RepCrmIds
-from shared.outbox import add_to_outbox
+from shared.outbox import add_many_to_outbox, add_to_outbox
 
 EVENT_SOURCE = "leadrouter/router"
 
@@ -83,30 +85,43 @@ def rep_of(active: ActiveConfig, team_id: str, rep_id: str | None) -> AssignedRe
                        crm=RepCrmIds.model_validate(rep.crm.model_dump()))
 
 
-async def record(session: AsyncSession, decision: Decision, *, active: ActiveConfig, lead_id: str,
-                 lead: dict[str, Any], reason: str, now: datetime, queued_at: datetime | None = None) -> dict[str, Any]:
-    """Store a decision as the lead's current assignment (or queue entry) and queue ``lead.assigned``."""
-    a = tables.assignments
-    await session.execute(update(a).where(a.c.lead_id == lead_id, a.c.current.is_(True)).values(
-        current=False, state="superseded"))
-    row = {
+def assignment_row(decision: Decision, *, active: ActiveConfig, lead_id: str, reason: str, now: datetime,
+                   queued_at: datetime | None = None) -> dict[str, Any]:
+    """The lead's new current row of ``assignments`` for ``decision`` (an assignment, or a queue entry)."""
+    return {
         "lead_id": lead_id, "state": "queued" if decision.queued else "assigned", "current": True,
         "team": decision.team, "rep_id": decision.rep_id, "urgency": decision.urgency, "rule_id": decision.rule_id,
         "explanation": decision.explanation, "config_version": active.number, "reason": reason,
         "queued_at": (queued_at or now) if decision.queued else queued_at,
         "assigned_at": None if decision.queued else now, "touched_at": None,
     }
-    await session.execute(insert(a).values(**row))
-    if decision.queued:
-        return row
-    await save_cursor(session, decision.team, decision.cursor, now=now)
+
+
+def assigned_event(decision: Decision, *, active: ActiveConfig, lead_id: str, lead: dict[str, Any], reason: str,
+                   now: datetime) -> CloudEvent:
+    """``lead.assigned`` for an assignment: the decision, the lead's summary and contact, the rep's details."""
     event = LeadAssigned(
         lead_id=lead_id, team=decision.team, rep_id=decision.rep_id, urgency=decision.urgency,
         rule_id=decision.rule_id, explanation=decision.explanation, assigned_at=now, reason=reason,  # type: ignore[arg-type]
         config_version=active.number, lead=summary_of(lead), rep=rep_of(active, decision.team, decision.rep_id),
         contact=LeadContact.model_validate(lead),
     )
-    await add_to_outbox(session, tables.outbox, CloudEvent.wrap(event, source=EVENT_SOURCE, time=now))
+    return CloudEvent.wrap(event, source=EVENT_SOURCE, time=now)
+
+
+async def record(session: AsyncSession, decision: Decision, *, active: ActiveConfig, lead_id: str,
+                 lead: dict[str, Any], reason: str, now: datetime, queued_at: datetime | None = None) -> dict[str, Any]:
+    """Store a decision as the lead's current assignment (or queue entry) and queue ``lead.assigned``."""
+    a = tables.assignments
+    await session.execute(update(a).where(a.c.lead_id == lead_id, a.c.current.is_(True)).values(
+        current=False, state="superseded"))
+    row = assignment_row(decision, active=active, lead_id=lead_id, reason=reason, now=now, queued_at=queued_at)
+    await session.execute(insert(a).values(**row))
+    if decision.queued:
+        return row
+    await save_cursor(session, decision.team, decision.cursor, now=now)
+    await add_to_outbox(session, tables.outbox, assigned_event(decision, active=active, lead_id=lead_id, lead=lead,
+                                                               reason=reason, now=now))
     return row
 
 
@@ -125,3 +140,92 @@ async def route_received_lead(session: AsyncSession, received: LeadReceived, *, 
     decision = await plan(session, active, lead, lead_id=received.lead_id, now=now, lock=True)
     return await record(session, decision, active=active, lead_id=received.lead_id, lead=lead, reason="initial",
                         now=now)
+
+
+async def owners_by_contact(session: AsyncSession, active: ActiveConfig, leads: list[dict[str, Any]], *,
+                            now: datetime) -> tuple[dict[str, OwnerCandidate], dict[str, OwnerCandidate]]:
+    """``find_owner`` for a whole batch, in at most two queries: the owner of the most recent earlier lead
+    by email, and by company domain (when enabled)."""
+    ownership = active.parsed.ownership
+    since = now - timedelta(days=ownership.lookback_days)
+    leads_t, a = tables.leads, tables.assignments
+    found: list[dict[str, OwnerCandidate]] = []
+    for label, column, keys in (
+            ("email", leads_t.c.email, {lead["email"] for lead in leads if lead.get("email")}),
+            ("company domain", leads_t.c.email_domain,
+             {d for lead in leads if (d := company_domain(lead.get("email")))} if ownership.match_company_domain
+             else set())):
+        owners: dict[str, OwnerCandidate] = {}
+        if keys:
+            rows = (await session.execute(
+                select(column.label("key"), a.c.rep_id, a.c.team, a.c.lead_id)
+                .join(leads_t, leads_t.c.lead_id == a.c.lead_id)
+                .where(column.in_(keys), leads_t.c.received_at >= since, a.c.current.is_(True),
+                       a.c.state == "assigned")
+                .order_by(leads_t.c.received_at.desc()))).all()
+            for row in rows:
+                owners.setdefault(row.key, OwnerCandidate(row.rep_id, row.team, f"same {label} as lead {row.lead_id}"))
+        found.append(owners)
+    return found[0], found[1]
+
+
+async def route_received_leads(session: AsyncSession, received: list[LeadReceived], *, active: ActiveConfig,
+                               now: datetime) -> list[dict[str, Any]]:
+    """Route a batch of newly received leads with a handful of set-based statements, deciding them one after
+    the other in memory exactly as ``route_received_lead`` would one per transaction: each decision sees the
+    rotation, open-lead counts and ownership the earlier ones of the batch left. A lead already routed (a
+    repeat) is left alone. Returns the stored rows, in order."""
+    unique: dict[str, LeadReceived] = {}
+    for one in received:
+        unique.setdefault(one.lead_id, one)
+    await lock_leads(session, list(unique))
+    existing = set((await session.execute(select(tables.leads.c.lead_id).where(
+        tables.leads.c.lead_id.in_(list(unique))))).scalars())
+    fresh = [one for lead_id, one in unique.items() if lead_id not in existing]
+    if not fresh:
+        return []
+    leads = {one.lead_id: one.model_dump(mode="json") for one in fresh}
+    await session.execute(insert(tables.leads), [
+        {"lead_id": one.lead_id, "email": one.email, "email_domain": company_domain(one.email),
+         "data": leads[one.lead_id], "received_at": one.received_at} for one in fresh])
+    config = active.parsed
+    by_email, by_domain = await owners_by_contact(session, active, list(leads.values()), now=now)
+    outcomes = {lead_id: match_rules(config, lead) for lead_id, lead in leads.items()}
+    known_teams = {team.id for team in config.teams}
+    teams = {o.team for o in outcomes.values()} | {o.team for o in (*by_email.values(), *by_domain.values())
+                                                   if o.team in known_teams}
+    cursors = await lock_cursors(session, teams, now=now)
+    rep_ids = {rep.id for team in config.teams if team.id in teams for rep in team.reps}
+    rep_ids |= {o.rep_id for o in (*by_email.values(), *by_domain.values())}
+    states = await rep_states(session, sorted(rep_ids))
+    rows: list[dict[str, Any]] = []
+    events: list[CloudEvent] = []
+    moved: set[str] = set()
+    for lead_id, lead in leads.items():
+        email, domain = lead.get("email"), company_domain(lead.get("email"))
+        owner = by_email.get(email) if email else None
+        if owner is None and domain and config.ownership.match_company_domain:
+            owner = by_domain.get(domain)
+        decision = decide(config, lead, states=states, cursors=cursors, now=now, owner=owner,
+                          outcome=outcomes[lead_id])
+        rows.append(assignment_row(decision, active=active, lead_id=lead_id, reason="initial", now=now))
+        if decision.queued:
+            continue
+        assert decision.rep_id is not None
+        cursors[decision.team] = decision.cursor
+        moved.add(decision.team)
+        state = states.get(decision.rep_id, RepState())
+        states[decision.rep_id] = replace(state, open_leads=state.open_leads + 1)
+        # The next leads of this batch with the same contact belong to this rep, as they would one by one.
+        mine = OwnerCandidate(decision.rep_id, decision.team, "")
+        if email:
+            by_email[email] = replace(mine, why=f"same email as lead {lead_id}")
+        if domain:
+            by_domain[domain] = replace(mine, why=f"same company domain as lead {lead_id}")
+        events.append(assigned_event(decision, active=active, lead_id=lead_id, lead=lead, reason="initial",
+                                     now=now))
+    await session.execute(insert(tables.assignments), rows)
+    for team_id in sorted(moved):
+        await save_cursor(session, team_id, cursors[team_id], now=now)
+    await add_many_to_outbox(session, tables.outbox, events)
+    return rows

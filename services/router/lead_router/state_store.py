@@ -46,6 +46,15 @@ async def lock_lead(session: AsyncSession, lead_id: str) -> None:
                               {"key": f"leadrouter.lead:{lead_id}"})
 
 
+async def lock_leads(session: AsyncSession, lead_ids: list[str]) -> None:
+    """``lock_lead`` for several leads with one statement, in a fixed (sorted) order so two instances locking
+    overlapping batches cannot deadlock."""
+    if lead_ids and session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"),
+            {"keys": sorted(f"leadrouter.lead:{lead_id}" for lead_id in lead_ids)})
+
+
 async def lock_cursors(session: AsyncSession, team_ids: set[str], *, now: datetime) -> dict[str, Cursor]:
     """Lock the rotation cursors of ``team_ids`` in one fixed (sorted) order, so that two instances locking
     the same teams cannot deadlock; every cursor a decision may write is locked."""

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.events import CloudEvent, LeadAssigned, is_slack_user_id
 from sla_monitor import tables
 from sla_monitor.alerts import collect, wants
-from sla_monitor.channels import hubspot
+from sla_monitor.channels import email, hubspot, salesforce
 from sla_monitor.channels.base import AssignmentContext, NotDeliverable
+from sla_monitor.domain.durations import in_words
 from sla_monitor.escaping import slack_link, slack_text
 
 
@@ -38,15 +39,6 @@ def _rep(data: LeadAssigned) -> str:
     return slack_text(data.rep_id or "nobody yet")
 
 
-def _in(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{round(minutes / 60)} h"
-    return f"{round(minutes / 1440)} days"
-
-
 def _due(data: LeadAssigned, due_at: datetime | None, now: datetime) -> str:
     if due_at is None:
         return f"no first-response window for urgency {slack_text(data.urgency)}"
@@ -54,7 +46,7 @@ def _due(data: LeadAssigned, due_at: datetime | None, now: datetime) -> str:
     fallback = f"{due_at:%Y-%m-%d %H:%M} UTC"
     when = f"<!date^{int(due_at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
     left = (due_at - now).total_seconds()
-    return f"first response due {when} ({'in ' + _in(left) if left > 0 else _in(-left) + ' ago'})"
+    return f"first response due {when} ({'in ' + in_words(left) if left > 0 else in_words(-left) + ' ago'})"
 
 
 def assignment_slack_message(data: LeadAssigned, *, due_at: datetime | None, url: str,
@@ -85,6 +77,8 @@ def _slack_payload(data: LeadAssigned, context: AssignmentContext) -> dict[str, 
 PAYLOADS: dict[str, Callable[[LeadAssigned, AssignmentContext], dict[str, Any]]] = {
     "slack": _slack_payload,
     "hubspot": hubspot.assignment_payload,
+    "salesforce": salesforce.assignment_payload,
+    "email": email.assignment_payload,
 }
 #: Formats whose payload depends on the CRM ids learned since the lead was routed.
 _NEEDS_LINKS = frozenset({"hubspot", "salesforce"})

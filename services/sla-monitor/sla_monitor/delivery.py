@@ -1,5 +1,6 @@
 """The one durable delivery mechanism: a queue of deliveries per target, leased so that one instance sends
 each, retried with exponential backoff and jitter, logged, and targets switched off after a run of failures.
+Each target's deliveries go in rounds of their own: a slow or hanging target holds up only itself.
 
 Every channel goes through it — webhooks (CloudEvents or Slack), HubSpot and Salesforce write-backs and
 email (``sla_monitor.channels``). A target is a row of ``subscriptions``; its ``format`` names its channel.
@@ -13,6 +14,7 @@ transaction that records the delivery.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -71,9 +73,20 @@ class DeliveryWorker(Worker):
         self._channels = dict(channels)
         self._after_change = after_change
         self._batch_size = batch_size
+        #: Targets with a round of deliveries in flight: their next due deliveries wait for it, nobody else does.
+        self._busy: dict[str, asyncio.Task[None]] = {}
 
     async def work(self) -> bool:
-        return await self.deliver_due() > 0
+        return await self.deliver_due(wait=False) > 0
+
+    async def stop(self) -> None:
+        """Stop claiming; give the rounds in flight a moment to record their outcomes (a round cut short stays
+        leased and is sent again after the lease)."""
+        await super().stop()
+        if self._busy:
+            _, pending = await asyncio.wait(list(self._busy.values()), timeout=5)
+            for task in pending:
+                task.cancel()
 
     def _lease_seconds(self) -> float:
         # Every send ends within its channel's deadline, so the lease outlasts the batch: no other instance (nor
@@ -82,47 +95,66 @@ class DeliveryWorker(Worker):
                         *(c.deadline_seconds for c in self._channels.values())]) + 5
 
     async def _claim(self) -> list[Row[Any]]:
-        """Take due deliveries and lease them (push their next attempt out) so no other instance sends them."""
+        """Take due deliveries of targets not busy with an earlier round and lease them (push their next attempt
+        out) so no other instance sends them."""
         now = self._clock.now()
         d = tables.deliveries
         lease = now + timedelta(seconds=self._lease_seconds())
+        due = select(d).where(d.c.state == "pending", d.c.next_attempt_at <= now)
+        if self._busy:
+            due = due.where(d.c.subscription_id.not_in(list(self._busy)))
         async with self._session_factory.begin() as session:
             rows = (await session.execute(
-                select(d).where(d.c.state == "pending", d.c.next_attempt_at <= now)
-                .order_by(d.c.next_attempt_at, d.c.id).limit(self._batch_size)
+                due.order_by(d.c.next_attempt_at, d.c.id).limit(self._batch_size)
                 .with_for_update(skip_locked=True))).all()
             if rows:
                 await session.execute(update(d).where(d.c.id.in_([r.id for r in rows])).values(next_attempt_at=lease))
         return list(rows)
 
-    async def deliver_due(self) -> int:
-        """Send each due delivery once (targets concurrently, each in its channel's batches) and record each
-        outcome; returns how many were due."""
+    async def deliver_due(self, *, wait: bool = True) -> int:
+        """Claim the due deliveries and send each once: every target in its own round (its channel's batches),
+        recorded as soon as that round ends, so a slow target delays only its own next deliveries. With
+        ``wait`` (tests, tools) return once every round is recorded; the worker does not wait. Returns how many
+        deliveries were claimed."""
         rows = await self._claim()
         if not rows:
             return 0
         async with self._session_factory() as session:
             subs = {s.id: s for s in (await session.execute(select(tables.subscriptions).where(
                 tables.subscriptions.c.id.in_({r.subscription_id for r in rows})))).all()}
+        claimed = len(rows)
         rows = await self._set_aside_superseded(rows, subs)
         by_target: dict[str, list[Row[Any]]] = {}
         for row in rows:
             by_target.setdefault(row.subscription_id, []).append(row)
-        batches: list[Sequence[Row[Any]]] = []
-        sends = []
+        rounds = []
         for target_id, target_rows in by_target.items():
-            target = subs.get(target_id)
-            channel = self._channels.get(target.format) if target is not None else None
-            for batch in _chunks(target_rows, channel.batch_size if channel is not None else len(target_rows)):
-                batches.append(batch)
-                sends.append(self._send_isolated(batch, target, channel))
-        results = await asyncio.gather(*sends)
+            task = asyncio.create_task(self._round(target_rows, subs))
+            self._busy[target_id] = task
+            task.add_done_callback(functools.partial(self._round_done, target_id))
+            rounds.append(task)
+        if wait:
+            await asyncio.gather(*rounds)
+        return claimed
+
+    def _round_done(self, target_id: str, task: asyncio.Task[None]) -> None:
+        if self._busy.get(target_id) is task:
+            del self._busy[target_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sla.delivery_round_failed", target=target_id, error=type(task.exception()).__name__)
+        self.wake()  # the target's next due deliveries may go now
+
+    async def _round(self, rows: list[Row[Any]], subs: dict[str, Row[Any]]) -> None:
+        """Send one target's claimed deliveries (its channel's batches, concurrently) and record the outcomes."""
+        target = subs.get(rows[0].subscription_id)
+        channel = self._channels.get(target.format) if target is not None else None
+        batches = _chunks(rows, channel.batch_size if channel is not None else len(rows))
+        results = await asyncio.gather(*(self._send_isolated(batch, target, channel) for batch in batches))
         sent = [row for batch in batches for row in batch]
         outcomes = [outcome for result in results for outcome in result]
         await self._record_all(sent, subs, outcomes)
         if self._after_change is not None:
             self._after_change()
-        return len(rows)
 
     async def _set_aside_superseded(self, rows: list[Row[Any]], subs: dict[str, Row[Any]]) -> list[Row[Any]]:
         """Mark ``superseded`` each claimed delivery of a ``latest_only`` channel that has a newer delivery of the

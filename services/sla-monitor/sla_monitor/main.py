@@ -23,7 +23,9 @@ from shared.versioned import VersionedDocuments
 from shared.workers import Supervisor
 from sla_monitor import tables
 from sla_monitor.channels.base import Channel
+from sla_monitor.channels.email import EmailChannel
 from sla_monitor.channels.hubspot import HubSpotChannel
+from sla_monitor.channels.salesforce import SalesforceChannel
 from sla_monitor.channels.webhook import WebhookChannel
 from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import PolicySet, parse_policies
@@ -69,6 +71,20 @@ def delivery_channels(settings: SlaMonitorSettings, *, clock: Clock, http: httpx
                                              access_token=settings.hubspot_access_token.get_secret_value(),
                                              timeout=settings.crm_timeout_seconds)
         builtin.append(BuiltinTarget("hubspot", settings.hubspot_api_url))
+    if settings.salesforce_instance_url and settings.salesforce_client_id and settings.salesforce_client_secret:
+        channels["salesforce"] = SalesforceChannel(
+            http=crm_http, instance_url=settings.salesforce_instance_url, client_id=settings.salesforce_client_id,
+            client_secret=settings.salesforce_client_secret.get_secret_value(),
+            api_version=settings.salesforce_api_version, timeout=settings.crm_timeout_seconds)
+        builtin.append(BuiltinTarget("salesforce", settings.salesforce_instance_url))
+    smtp = settings.smtp_server
+    if smtp is not None:
+        channels["email"] = EmailChannel(server=smtp, sender=settings.smtp_from, clock=clock,
+                                         timeout=settings.smtp_timeout_seconds)
+        builtin.append(BuiltinTarget("email", smtp.display_url))
+        if smtp.security == "plain" and smtp.username is not None:
+            log.warning("sla.smtp_login_unencrypted", server=smtp.display_url,
+                        hint="use smtp+starttls:// or smtps:// so the password is not sent in the clear")
     return channels, builtin
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from shared.settings import SCHEMA_PATTERN, ServiceSettings, sqlite_url
+from sla_monitor.smtp_url import SmtpServer, parse_smtp_url
 
 #: Where a lead is opened from an assignment message: intake's own lead view, unless a CRM's page is set.
 DEFAULT_LEAD_URL_TEMPLATE = "http://127.0.0.1:8000/v1/leads/{lead_id}"
@@ -35,7 +37,31 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _smtp_url(value: SecretStr | None) -> SecretStr | None:
+    if value is None or not value.get_secret_value():
+        return None  # SMTP_URL= (empty) is unset
+    parse_smtp_url(value.get_secret_value())
+    return value
+
+
+def _smtp_from(value: str) -> str:
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    _, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if (any(ord(c) < 32 or ord(c) == 127 for c in value) or not local or not domain
+            or any(c.isspace() for c in address)):
+        raise ValueError('SMTP_FROM must be an email address, optionally with a name: '
+                         '"leadrouter <leadrouter@example.com>"')
+    Address(addr_spec=address)  # what the email package will need to write the From header
+    return value
+
+
 class SlaMonitorSettings(ServiceSettings):
+    # A refused value is never repeated in the error: SMTP_URL may carry a password.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
+
     sla_monitor_database_url: str = sqlite_url("sla-monitor")
     #: PostgreSQL schema of this service's tables (its own, so one database can host all three services).
     sla_monitor_database_schema: str = Field(default="sla_monitor", pattern=SCHEMA_PATTERN)
@@ -72,5 +98,34 @@ class SlaMonitorSettings(ServiceSettings):
     #: only for a test double.
     hubspot_access_token: SecretStr | None = None
     hubspot_api_url: Annotated[str, AfterValidator(_http_url)] = "https://api.hubapi.com"
+    #: Salesforce write-back (OAuth 2.0 client credentials of an app whose run-as user may edit Leads): when all
+    #: three are set, every assignment makes the rep (``crm.salesforce_user_id``) the owner of the lead's Lead.
+    salesforce_instance_url: Annotated[str, AfterValidator(_http_url)] | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    salesforce_api_version: str = Field(default="v62.0", pattern=r"^v[1-9][0-9]{1,2}\.0$")
     #: Total deadline of one request to a CRM's API.
     crm_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: Assignment emails to the rep (``sla_monitor.smtp_url``): ``smtp://``, ``smtp+starttls://`` or
+    #: ``smtps://`` with ``user:password@`` when the server needs a login. Unset: no emails.
+    smtp_url: Annotated[SecretStr | None, AfterValidator(_smtp_url)] = None
+    #: The sender of assignment emails (an address the SMTP server lets this login send as).
+    smtp_from: Annotated[str, Field(max_length=320), AfterValidator(_smtp_from)] = \
+        "leadrouter <leadrouter@localhost>"
+    #: Total deadline of one batch of emails over one SMTP connection: connect, login and every message.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        return parse_smtp_url(self.smtp_url.get_secret_value()) if self.smtp_url is not None else None
+
+    @model_validator(mode="after")
+    def _salesforce_complete(self) -> SlaMonitorSettings:
+        given = {"SALESFORCE_INSTANCE_URL": self.salesforce_instance_url,
+                 "SALESFORCE_CLIENT_ID": self.salesforce_client_id,
+                 "SALESFORCE_CLIENT_SECRET": self.salesforce_client_secret}
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(f"Salesforce write-back needs {', '.join(missing)} as well (or none of "
+                             f"{', '.join(given)}, to leave it off).")
+        return self

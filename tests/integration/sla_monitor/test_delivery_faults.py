@@ -230,3 +230,37 @@ async def test_a_delivery_whose_outcome_cannot_be_recorded_does_not_keep_the_oth
     assert len(receiver.deliveries) == 3  # each sent once in this claim
     assert rows["evt-0"].state == rows["evt-2"].state == "delivered"
     assert rows["evt-1"].state == "pending" and rows["evt-1"].attempts == 0  # leased; sent again after the lease
+
+
+async def test_a_hanging_subscriber_does_not_delay_the_next_deliveries_to_the_others(
+        databases: DatabaseFactory, kafka_bootstrap: str, policies: Path) -> None:
+    """A subscriber that takes seconds to answer holds up only its own deliveries: the next event reaches the
+    others at once, not after the hanging request ends."""
+    release = asyncio.Event()
+
+    async def hang(request: Request) -> StreamingResponse:
+        await request.body()
+        await release.wait()
+        return StreamingResponse(iter([b""]), status_code=204)
+
+    receiver = Receiver()
+    settings = monitor_settings(await migrated(databases), kafka_bootstrap, policies, webhook_timeout_seconds=30.0)
+    async with serve(Starlette(routes=[Route("/slow", hang, methods=["POST"])])) as slow_base, \
+            serve(receiver.app()) as fast_base, _monitor(settings) as http:
+        for url in (slow_base + "/slow", fast_base + "/hook"):
+            answer = await http.post("/v1/subscriptions", json={"url": url, "events": ["lead.assigned"]})
+            assert answer.status_code == 201, answer.text
+        await send(kafka_bootstrap, assigned("hang-first"))
+
+        async def first() -> bool:
+            return len(receiver.deliveries) >= 1
+
+        await eventually(first, what="the first assignment at the fast subscriber")
+        await send(kafka_bootstrap, assigned("hang-second"))
+
+        async def second() -> bool:
+            return len(receiver.deliveries) >= 2
+
+        await eventually(second, timeout=10, what="the second assignment while the slow subscriber still hangs")
+        assert not release.is_set()  # the slow subscriber has not answered the first one yet
+        release.set()

@@ -71,3 +71,13 @@ def format_duration(delta: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def in_words(seconds: float) -> str:
+    """A rough length of time as a message reads it: ``30 min``, ``5 h``, ``3 days``."""
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{round(minutes / 60)} h"
+    return f"{round(minutes / 1440)} days"
