@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,9 +62,10 @@ async def accept_lead(session: AsyncSession, lead: LeadFields, *, submitted_by: 
 BATCH_CHUNK = 500
 
 
-async def accept_leads(session: AsyncSession, leads: Sequence[LeadFields], *, submitted_by: str, now: datetime,
-                       duplicate_lookback: timedelta) -> list[AcceptedLead]:
-    """Store many leads and their events (a batch upload), a chunk per statement; the caller commits.
+async def accept_leads(session: AsyncSession, leads: Sequence[LeadFields], *, submitted_by: str | Sequence[str],
+                       now: datetime, duplicate_lookback: timedelta) -> list[AcceptedLead]:
+    """Store many leads and their events (a batch upload, or a group of posts committed together), a chunk per
+    statement; the caller commits. ``submitted_by`` is one client for all, or one per lead.
 
     A lead is a duplicate of the first earlier lead with its email or phone, or else of the first lead of the
     same batch with one of them. The CPU-heavy part (building rows and events) runs in a worker thread so the
@@ -71,11 +73,14 @@ async def accept_leads(session: AsyncSession, leads: Sequence[LeadFields], *, su
     """
     accepted: list[AcceptedLead] = []
     in_batch: dict[str, str] = {}  # "email:<email>" / "phone:<phone>" -> lead_id of its first lead in the batch
+    clients = [submitted_by] * len(leads) if isinstance(submitted_by, str) else list(submitted_by)
     for start in range(0, len(leads), BATCH_CHUNK):
         chunk = leads[start:start + BATCH_CHUNK]
         earlier = await _originals(session, chunk, since=now - duplicate_lookback)
-        rows, outbox, answers = await asyncio.to_thread(
-            _prepare_chunk, chunk, earlier=earlier, in_batch=in_batch, submitted_by=submitted_by, now=now)
+        prepare = functools.partial(_prepare_chunk, chunk, earlier=earlier, in_batch=in_batch,
+                                    submitted_by=clients[start:start + BATCH_CHUNK], now=now)
+        # A big chunk's CPU work goes to a thread so the event loop keeps serving; a small one is not worth it.
+        rows, outbox, answers = await asyncio.to_thread(prepare) if len(chunk) > 50 else prepare()
         await session.execute(insert(tables.leads), rows)
         await session.execute(insert(tables.outbox), outbox)
         for lead, answer in zip(chunk, answers, strict=True):
@@ -113,14 +118,14 @@ async def _originals(session: AsyncSession, leads: Sequence[LeadFields], *, sinc
 
 
 def _prepare_chunk(leads: Sequence[LeadFields], *, earlier: dict[str, str], in_batch: dict[str, str],
-                   submitted_by: str, now: datetime,
+                   submitted_by: Sequence[str], now: datetime,
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[AcceptedLead]]:
     rows, outbox, answers = [], [], []
-    for lead in leads:
+    for lead, client in zip(leads, submitted_by, strict=True):
         contacts = _contacts(lead)
         duplicate_of = next((earlier[c] for c in contacts if c in earlier), None) \
             or next((in_batch[c] for c in contacts if c in in_batch), None)
-        row, event, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now)
+        row, event, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=client, now=now)
         for contact in contacts:
             in_batch.setdefault(contact, duplicate_of or accepted.lead_id)
         rows.append(row)

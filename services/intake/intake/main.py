@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import lead_fetches, tables
 from intake.activities import ActivitySubmission
 from intake.deps import refuse_before_body, require_admin
+from intake.group_commit import LeadCommitter
 from intake.linking import CONSUMED_TOPICS, CONSUMER_GROUP, linked_handler
 from intake.normalize import LeadSubmission
 from intake.routes import activities, integrations, lead_ads, leads, sources, unmatched
@@ -105,7 +106,9 @@ def create_app(settings: IntakeSettings) -> FastAPI:
                       broker_required=False,
                       description="Accepts leads (web forms, badge scanners) and CRM activities.",
                       supervisor=supervisor, settings=settings, session_factory=session_factory, relay=relay,
-                      lead_fetcher=fetcher)
+                      lead_fetcher=fetcher, committer=LeadCommitter(
+                          session_factory, clock=clock.now, after_commit=relay.notify,
+                          duplicate_lookback=timedelta(days=settings.duplicate_lookback_days)))
     app.include_router(leads.router)
     app.include_router(activities.router)
     app.include_router(lead_ads.router)

@@ -70,6 +70,10 @@ async def post_lead(request: Request, client: ApiClient, session: SessionDep, se
     except ValidationError as exc:
         LEADS_REJECTED.inc()
         return unprocessable(field_errors(exc))
+    if not idempotency_key:  # the common case: committed together with the leads posted at the same time
+        accepted = await request.app.state.committer.accept(submission.to_fields(), submitted_by=client)
+        LEADS_ACCEPTED.labels(source=source_label(submission.source)).inc()
+        return JSONResponse(accepted.answer(), status_code=202)
     fingerprint = idempotency.request_fingerprint(request.headers.get("content-type", ""), body)
     now = clock.now()
     try:
