@@ -29,7 +29,7 @@ BatchHandler = Callable[..., Awaitable[None]]
 
 class Dispatcher:
     """The consumer's handler: ``await dispatcher(event, session, partition)`` for one event,
-    ``await dispatcher.handle_many(events, session, partition)`` for consecutive events of one partition."""
+    ``await dispatcher.handle_many([(event, partition), ...], session)`` for several, in order."""
 
     def __init__(self, handlers: Mapping[type[EventData], EventHandler],
                  batches: Mapping[type[EventData], BatchHandler] | None = None) -> None:
@@ -43,15 +43,17 @@ class Dispatcher:
         data: Any = parse_data(event)
         await handler(data, event=event, session=session, partition=partition)
 
-    async def handle_many(self, events: list[CloudEvent], session: AsyncSession, partition: int) -> None:
+    async def handle_many(self, events: list[tuple[CloudEvent, int]], session: AsyncSession) -> None:
         run: list[CloudEvent] = []
-        for event in events:
-            if run and event.type != run[0].type:
-                await self._run(run, session, partition)
+        run_partition = -1
+        for event, partition in events:
+            if run and (event.type != run[0].type or partition != run_partition):
+                await self._run(run, session, run_partition)
                 run = []
             run.append(event)
+            run_partition = partition
         if run:
-            await self._run(run, session, partition)
+            await self._run(run, session, run_partition)
 
     async def _run(self, events: list[CloudEvent], session: AsyncSession, partition: int) -> None:
         batch = self._batches.get(events[0].type)

@@ -274,6 +274,8 @@ class EventConsumer:
             while not self._stopping.is_set():
                 self._resume_due(consumer)
                 batches = await consumer.getmany(timeout_ms=200, max_records=200)
+                if await self._handle_all_together(consumer, batches):
+                    continue
                 for tp, records in batches.items():
                     if tp in self._held or self._stopping.is_set():
                         continue  # fetched before the pause; the seek makes them come again
@@ -292,6 +294,25 @@ class EventConsumer:
             self._failing.clear()
             self._consumer = None
             await consumer.stop()
+
+    async def _handle_all_together(self, consumer: AIOKafkaConsumer,
+                                   batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """Handle what one poll brought from several partitions in a single transaction (one commit instead of
+        one per partition; under load a partition no longer waits for the others' commits). False, with nothing
+        applied or committed, when that is not possible or fails: then each partition goes its own way."""
+        size = self._settings.kafka_handler_batch_size
+        ready = {tp: records for tp, records in batches.items() if tp not in self._held and records}
+        if len(ready) < 2 or self._stopping.is_set() or any(len(records) > size for records in ready.values()):
+            return False
+        if not await self._process_together([r for records in ready.values() for r in records]):
+            return False
+        for tp in ready:
+            self._healthy(tp)
+        try:
+            await consumer.commit({tp: records[-1].offset + 1 for tp, records in ready.items()})
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("kafka.commit_skipped", partitions=len(ready), error=type(exc).__name__)
+        return True
 
     def _resume_due(self, consumer: AIOKafkaConsumer) -> None:
         now = asyncio.get_running_loop().time()
@@ -342,27 +363,27 @@ class EventConsumer:
         return done
 
     async def _process_together(self, records: list[ConsumerRecord]) -> bool:
-        """Handle ``records`` in one transaction; False, with nothing applied, if any of them fails.
+        """Handle ``records`` (of one or several partitions, each in order) in one transaction; False, with
+        nothing applied, if any of them fails.
 
         The batch is checked against the processed events with one query and recorded with one statement; a
         handler that can take several events at once (``shared.dispatch``) gets them together."""
         try:
             async with self._session_factory.begin() as session:
-                events = [decode(record.value) for record in records]
-                seen = await inbox.processed_among(session, self._processed, [e.id for e in events])
-                fresh: list[CloudEvent] = []
-                for event in events:
+                events = [(decode(record.value), record.partition) for record in records]
+                seen = await inbox.processed_among(session, self._processed, [e.id for e, _ in events])
+                fresh: list[tuple[CloudEvent, int]] = []
+                for event, partition in events:
                     if event.id not in seen:
                         seen.add(event.id)
-                        fresh.append(event)
-                partition = records[0].partition
+                        fresh.append((event, partition))
                 handle_many = getattr(self._handler, "handle_many", None)
                 if handle_many is not None:
-                    await handle_many(fresh, session, partition)
+                    await handle_many(fresh, session)
                 else:
-                    for event in fresh:
+                    for event, partition in fresh:
                         await self._handler(event, session, partition)
-                await inbox.mark_many_processed(session, self._processed, [e.id for e in fresh],
+                await inbox.mark_many_processed(session, self._processed, [e.id for e, _ in fresh],
                                                 now=datetime.now(UTC))
         except Exception as exc:
             log.info("kafka.batch_redone_one_by_one", topic=records[0].topic, partition=records[0].partition,

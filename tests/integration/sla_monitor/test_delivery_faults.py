@@ -203,6 +203,12 @@ class _OneUnrecordable(DeliveryWorker):
             raise RuntimeError("the database refused this row")
         await super()._record(session, row, subscription, outcome)
 
+    async def _record_delivered(self, session: Any, delivered: list[tuple[Row[Any], Outcome]],
+                                subs: dict[str, Row[Any]]) -> None:
+        if any(row.event_id == self.poisoned_event for row, _ in delivered):
+            raise RuntimeError("the database refused this row")
+        await super()._record_delivered(session, delivered, subs)
+
 
 async def test_a_delivery_whose_outcome_cannot_be_recorded_does_not_keep_the_others_unrecorded(
         databases: DatabaseFactory, kafka_bootstrap: str, policies: Path) -> None:
