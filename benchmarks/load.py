@@ -74,6 +74,8 @@ def settings() -> dict[str, Any]:
         "alert_window": int(float(_setting("ALERT_WINDOW", str(max(30, int(3 * alerts / alert_rate) + 15))))),
         "baseline_seconds": float(_setting("BASELINE_SECONDS", str(min(duration, 10.0)))),
         "database": database,
+        #: Rows of the badge-scan CSV posted to /v1/leads/batch (0: no CSV phase).
+        "csv_rows": int(_setting("CSV", "5000")),
     }
 
 
@@ -265,6 +267,30 @@ def _run_alerts(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
         stop_all([receiver])
 
 
+async def measure_csv(stack: Stack, rows: int) -> dict[str, Any]:
+    """One badge-scan CSV of ``rows`` rows posted at once: how long until every lead of it has a running
+    clock (routed and clocked), from the start of the POST."""
+    lines = ["email,first_name,company,country,source"] + [
+        f"badge{n}@expo.example.com,N{n},Co {n % 300},US,badge_scan" for n in range(rows)]
+    started = time.time()
+    async with httpx.AsyncClient(timeout=300) as http:
+        answer = await http.post(stack.urls["intake"] + "/v1/leads/batch", content=("\n".join(lines) + "\n").encode(),
+                                 headers={"X-API-Key": API_KEY, "Content-Type": "text/csv"})
+    posted = time.time()
+    answer.raise_for_status()
+    ids = {row["lead_id"] for row in answer.json()["accepted"]}
+    facts: dict[str, dict[str, Any]] = {}
+    while time.time() - started < 300:
+        facts = await clock_facts(stack.database_urls["sla-monitor"], ids)
+        if len(facts) >= len(ids):
+            break
+        await asyncio.sleep(0.5)
+    clocked = [f["started"] for f in facts.values() if f.get("started")]
+    return {"rows": rows, "accepted": len(ids), "post_seconds": round(posted - started, 2),
+            "clocked": len(clocked),
+            "all_clocked_seconds": round(max(clocked) - started, 2) if len(clocked) == len(ids) else None}
+
+
 def main() -> dict[str, Any]:
     configure_logging("loadbench", "WARNING")
     config = settings()
@@ -279,6 +305,14 @@ def main() -> dict[str, Any]:
                 with running_stack(tmp=tmp, label=f"r{rate:g}", database=config["database"], routing=ROUTING,
                                    policies=POLICIES.format(window="30m")) as stack:
                     record["rates"].append(asyncio.run(measure_rate(stack, rate, config, tmp)))
+            if config["csv_rows"]:
+                print(f"load: a {config['csv_rows']}-row badge CSV …", flush=True)
+                with running_stack(tmp=tmp, label="csv", database=config["database"], routing=ROUTING,
+                                   policies=POLICIES.format(window="30m")) as stack:
+                    record["csv"] = asyncio.run(measure_csv(stack, config["csv_rows"]))
+                print(f"CSV: {record['csv']['accepted']} of {record['csv']['rows']} rows accepted in "
+                      f"{record['csv']['post_seconds']} s; every lead routed and clocked "
+                      f"{record['csv']['all_clocked_seconds']} s after the POST started.", flush=True)
             if config["alerts"]:
                 print(f"load: {config['alerts']} alerts due within one second …", flush=True)
                 record["alerts"] = _run_alerts(config, tmp)
