@@ -48,10 +48,12 @@ class Emailing:
 
 @pytest.fixture
 async def emailing(databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Emailing]:
-    """An SLA monitor emailing through a mailbox that asks for a login; the mailbox is not started yet."""
+    """An SLA monitor emailing through a running mailbox that asks for a login. The mailbox binds its port
+    before anything else starts, so no other socket (another test worker, a Kafka client) can take it."""
     policies = tmp_path / "policies.yaml"
     policies.write_text(FAST_POLICIES)
     mailbox = Mailbox()
+    await start(mailbox)
     settings = monitor_settings(await migrated(databases), kafka_bootstrap, policies,
                                 smtp_url=f"smtp://leadrouter:{PASSWORD}@127.0.0.1:{mailbox.port}",
                                 smtp_from="Lead Desk <leads@mail.example.com>", smtp_timeout_seconds=5,
@@ -68,6 +70,8 @@ async def emailing(databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: P
 
 
 async def start(mailbox: Mailbox) -> None:
+    if mailbox._controller is not None:  # already listening
+        return
     await mailbox.start(authenticator=login("leadrouter", PASSWORD), auth_require_tls=False)
 
 
@@ -145,6 +149,7 @@ async def test_an_assignment_emails_the_rep_once_in_plain_text_and_html_with_lea
 
 async def test_while_the_smtp_server_is_down_the_email_is_retried_and_slack_is_not_held_up(
         emailing: Emailing) -> None:
+    await emailing.mailbox.stop()  # the SMTP server is down
     answer = await emailing.http.post("/v1/subscriptions", json={
         "url": emailing.hook_url, "events": ["lead.assigned"], "format": "slack"})
     assert answer.status_code == 201, answer.text
