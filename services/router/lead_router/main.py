@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from lead_router import tables
+from lead_router.backtest_routes import router as backtest_router
 from lead_router.config_store import routing_documents
 from lead_router.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
 from lead_router.queue import drain_queues
@@ -92,13 +93,14 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
                       clock=clock, consumer=consumer)
     admin = [Depends(bearer_token_dependency(settings.admin_tokens))]
     app.include_router(api_router, dependencies=admin)
+    app.include_router(backtest_router, dependencies=admin)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
     body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
     guard(app, refuse=admin_gate(settings.admin_tokens),
-          limit_for=lambda path: document_limit if path == DOCUMENT_PATH else body_limit)
+          limit_for=lambda path: document_limit if path in DOCUMENT_PATHS else body_limit)
     return app
 
 
-#: The one route that takes a whole routing document, with its larger body limit.
-DOCUMENT_PATH = "/v1/routing/config"
+#: The routes that take a whole routing document, with its larger body limit.
+DOCUMENT_PATHS = frozenset({"/v1/routing/config", "/v1/routing/validate", "/v1/routing/backtest"})

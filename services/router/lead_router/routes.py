@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from lead_router import tables
-from lead_router.domain.config import MAX_CAPACITY, InvalidDocument
+from lead_router.domain.config import MAX_CAPACITY, InvalidDocument, parse_document
 from lead_router.queue import drain_queues
 from lead_router.routing import plan
 from lead_router.state_store import save_rep_state
@@ -26,9 +26,9 @@ router = APIRouter(prefix="/v1", tags=["routing"])
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
+def _invalid(errors: list[dict[str, str]], *, outcome: str = "nothing was changed") -> JSONResponse:
     return JSONResponse(status_code=422, content={
-        "detail": f"The routing document has {len(errors)} problem(s); nothing was changed.",
+        "detail": f"The routing document has {len(errors)} problem(s); {outcome}.",
         "errors": [{"field": e["path"], "message": e["message"]} for e in errors]})
 
 
@@ -75,6 +75,35 @@ async def get_version(version: VersionPath, request: Request, session: SessionDe
     if stored is None:
         raise HTTPException(404, detail=f"There is no routing document version {version}.")
     return {"version": stored.number, "document": stored.document}
+
+
+@router.post("/routing/validate", responses={422: {"description": "Every problem, with its path."}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "object"}},
+                 "application/yaml": {"schema": {"type": "string"}}}}})
+async def validate_config(request: Request) -> Any:
+    """Check a draft routing document exactly as PUT would, without storing anything."""
+    try:
+        await asyncio.to_thread(parse_document, await _document_from(request))
+    except InvalidDocument as exc:
+        return _invalid(exc.errors, outcome="it was only checked")
+    return {"valid": True}
+
+
+@router.post("/routing/config/versions/{version}/restore", responses={404: {}, 422: {}})
+async def restore_version(version: VersionPath, request: Request, session: SessionDep, clock: ClockDep) -> Any:
+    """Roll back: store version ``version``'s document again as the newest (active) version."""
+    documents = request.app.state.documents
+    try:
+        async with session.begin():
+            stored = await documents.load(session, version)
+            if stored is None:
+                raise HTTPException(404, detail=f"There is no routing document version {version}.")
+            active = await documents.save(session, stored.document, origin=f"restore:{version}", now=clock.now())
+    except InvalidDocument as exc:
+        return _invalid(exc.errors, outcome=f"version {version} no longer validates and was not restored")
+    await drain_queues(request.app.state.session_factory, documents, clock.now())
+    return {"version": active.number, "document": active.document}
 
 
 class SimulatedLead(LeadFields):

@@ -1,0 +1,248 @@
+"""Backtesting a draft routing document: replay stored leads through it, in the order they were received, and
+count where they would have gone against where they actually went.
+
+The replay uses the real decision code (rules, ownership, availability, strategies) and keeps what a decision
+depends on in memory: rotation cursors, open-lead counts, owners of earlier contacts and each team's queue.
+It is as if the draft had been published at the start of the period:
+
+- open leads at the start are the real ones (assigned, not yet touched then); a lead stays open until its real
+  first touch, whoever gets it in the replay (we cannot know when another rep would have touched it);
+- rotation starts fresh (the first rep of each team), as after a new team is created;
+- availability is today's (``active`` and capacity overrides); a current out-of-office period is not applied
+  to the past (it says nothing about how the document spreads leads); working hours are checked at each
+  lead's received time in each rep's time zone;
+- owners of earlier contacts are the real ones before the period and the replay's own within it;
+- a lead nobody can take waits in its team's queue, re-checked every ``recheck`` (as the router's queue
+  worker does) and sent to the fallback team after the team's ``queue_timeout_minutes``.
+
+Pure: rows in, counts out; time is each lead's ``received_at``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from lead_router.domain.availability import RepState
+from lead_router.domain.config import RoutingConfig
+from lead_router.domain.decision import Decision, OwnerCandidate, decide
+from lead_router.domain.ownership import company_domain
+from lead_router.domain.strategies import Cursor
+
+QUEUED = None  # a placement's rep_id while the lead waits in its team's queue
+
+
+@dataclass(frozen=True)
+class Placement:
+    team: str
+    rep_id: str | None
+    urgency: str
+
+
+@dataclass(frozen=True)
+class StoredLead:
+    """A lead of the period as the router stored it, with its real current assignment."""
+
+    lead_id: str
+    data: dict[str, Any]
+    received_at: datetime
+    actual: Placement
+    touched_at: datetime | None  # the real first touch: the lead stops counting as open then
+
+
+@dataclass(frozen=True)
+class EarlierOwner:
+    """A lead received before the period and assigned to ``rep_id``: it makes the rep the owner of its contact."""
+
+    email: str | None
+    rep_id: str
+    team: str
+    lead_id: str
+    received_at: datetime
+
+
+@dataclass
+class _Waiting:
+    lead: StoredLead
+    queued_at: datetime
+    urgency: str
+    owner_free: bool  # no owner candidate: if the team has nobody, this lead cannot be placed either
+
+
+@dataclass
+class Outcome:
+    """Counts of the replay against what happened."""
+
+    leads: int = 0
+    changed: int = 0
+    actual: Counter[tuple[str, str | None, str]] = field(default_factory=Counter)
+    draft: Counter[tuple[str, str | None, str]] = field(default_factory=Counter)
+
+    def teams(self) -> list[dict[str, Any]]:
+        actual, draft = Counter[str](), Counter[str]()
+        for (team, _, _), n in self.actual.items():
+            actual[team] += n
+        for (team, _, _), n in self.draft.items():
+            draft[team] += n
+        return [{"team": t, "actual": actual[t], "draft": draft[t]} for t in sorted(actual.keys() | draft.keys())]
+
+    def reps(self) -> list[dict[str, Any]]:
+        actual, draft = Counter[tuple[str, str | None]](), Counter[tuple[str, str | None]]()
+        for (team, rep, _), n in self.actual.items():
+            actual[team, rep] += n
+        for (team, rep, _), n in self.draft.items():
+            draft[team, rep] += n
+        keys = sorted(actual.keys() | draft.keys(), key=lambda k: (k[0], k[1] or ""))
+        return [{"rep_id": rep, "team": team, "actual": actual[team, rep], "draft": draft[team, rep]}
+                for team, rep in keys]
+
+    def by_rep_urgency(self) -> dict[str, list[dict[str, Any]]]:
+        def rows(counts: Counter[tuple[str, str | None, str]]) -> list[dict[str, Any]]:
+            return [{"rep_id": rep, "team": team, "urgency": urgency, "count": n}
+                    for (team, rep, urgency), n in sorted(counts.items(), key=lambda kv: (
+                        kv[0][0], kv[0][1] or "", kv[0][2]))]
+
+        return {"draft": rows(self.draft), "actual": rows(self.actual)}
+
+
+class Replay:
+    """Feed the period's leads in received order (``feed``), then ``finish`` at the period's end."""
+
+    def __init__(self, config: RoutingConfig, *, reps: dict[str, RepState],
+                 recheck: timedelta = timedelta(seconds=30)) -> None:
+        self.config = config
+        self.recheck = recheck
+        self.outcome = Outcome()
+        # Today's availability, minus any out-of-office period; open counts are rebuilt by the replay.
+        self._states = {rep_id: replace(state, out_of_office_until=None, open_leads=0) for rep_id, state in
+                        reps.items()}
+        self._cursors: dict[str, Cursor] = {}
+        self._closing: list[tuple[datetime, int, str]] = []  # (touched_at, seq, rep_id), soonest first
+        self._seq = 0
+        self._by_email: dict[str, tuple[OwnerCandidate, datetime]] = {}
+        self._by_domain: dict[str, tuple[OwnerCandidate, datetime]] = {}
+        self._queues: dict[str, deque[_Waiting]] = {}
+        self._last_recheck: datetime | None = None
+
+    # ---- the start state ------------------------------------------------------------------------------------
+
+    def open_lead(self, rep_id: str, touched_at: datetime | None) -> None:
+        """A lead assigned before the period and still untouched at its start."""
+        self._count_open(rep_id, touched_at)
+
+    def earlier_owner(self, owner: EarlierOwner) -> None:
+        """An assignment before the period, in received order: the latest one per contact wins."""
+        self._remember(owner.email, OwnerCandidate(owner.rep_id, owner.team, ""), owner.lead_id, owner.received_at)
+
+    # ---- the period -----------------------------------------------------------------------------------------
+
+    def feed_many(self, leads: Iterable[StoredLead]) -> None:
+        for lead in leads:
+            self.feed(lead)
+
+    def feed(self, lead: StoredLead) -> None:
+        now = lead.received_at
+        self._close_touched(now)
+        if self._last_recheck is None or now - self._last_recheck >= self.recheck:
+            self._drain(now)
+        self.outcome.leads += 1
+        self.outcome.actual[lead.actual.team, lead.actual.rep_id, lead.actual.urgency] += 1
+        owner = self._owner(lead.data, now)
+        decision = decide(self.config, lead.data, states=self._states, cursors=self._cursors, now=now, owner=owner)
+        if decision.queued:
+            self._queues.setdefault(decision.team, deque()).append(_Waiting(lead, now, decision.urgency, owner is None))
+        else:
+            self._place(lead, decision, now)
+
+    def finish(self, end: datetime) -> Outcome:
+        """Give queued leads their last chance at ``end`` and count those still waiting as queued."""
+        self._close_touched(end)
+        self._drain(end)
+        for team, waiting in self._queues.items():
+            for item in waiting:
+                self._tally(item.lead, Placement(team, QUEUED, item.urgency))
+        self._queues.clear()
+        return self.outcome
+
+    # ---- internals ------------------------------------------------------------------------------------------
+
+    def _tally(self, lead: StoredLead, placement: Placement) -> None:
+        self.outcome.draft[placement.team, placement.rep_id, placement.urgency] += 1
+        if placement != lead.actual:
+            self.outcome.changed += 1
+
+    def _place(self, lead: StoredLead, decision: Decision, now: datetime) -> None:
+        assert decision.rep_id is not None
+        self._cursors[decision.team] = decision.cursor
+        self._count_open(decision.rep_id, lead.touched_at, now)
+        self._remember(lead.data.get("email"), OwnerCandidate(decision.rep_id, decision.team, ""), lead.lead_id,
+                       lead.received_at)
+        self._tally(lead, Placement(decision.team, decision.rep_id, decision.urgency))
+
+    def _count_open(self, rep_id: str, touched_at: datetime | None, now: datetime | None = None) -> None:
+        if touched_at is not None and now is not None and touched_at <= now:
+            return  # worked before it would have been assigned: never open
+        state = self._states.get(rep_id, RepState())
+        self._states[rep_id] = replace(state, open_leads=state.open_leads + 1)
+        if touched_at is not None:
+            self._seq += 1
+            heapq.heappush(self._closing, (touched_at, self._seq, rep_id))
+
+    def _close_touched(self, now: datetime) -> None:
+        while self._closing and self._closing[0][0] <= now:
+            _, _, rep_id = heapq.heappop(self._closing)
+            state = self._states[rep_id]
+            self._states[rep_id] = replace(state, open_leads=max(0, state.open_leads - 1))
+
+    def _remember(self, email: str | None, owner: OwnerCandidate, lead_id: str, received_at: datetime) -> None:
+        if email:
+            known = self._by_email.get(email)
+            if known is None or known[1] <= received_at:
+                self._by_email[email] = (replace(owner, why=f"same email as lead {lead_id}"), received_at)
+        domain = company_domain(email)
+        if domain:
+            known = self._by_domain.get(domain)
+            if known is None or known[1] <= received_at:
+                self._by_domain[domain] = (replace(owner, why=f"same company domain as lead {lead_id}"), received_at)
+
+    def _owner(self, lead: dict[str, Any], now: datetime) -> OwnerCandidate | None:
+        since = now - timedelta(days=self.config.ownership.lookback_days)
+        email = lead.get("email")
+        found = self._by_email.get(email) if email else None
+        if (found is None or found[1] < since) and self.config.ownership.match_company_domain:
+            domain = company_domain(email)
+            found = self._by_domain.get(domain) if domain else None
+        return found[0] if found is not None and found[1] >= since else None
+
+    def _drain(self, now: datetime) -> None:
+        """The queue worker's pass: oldest first per team; a team nobody in can take a lead stops its pass."""
+        self._last_recheck = now
+        fallback = self.config.fallback.team
+        for team_id in list(self._queues):
+            waiting = self._queues[team_id]
+            team = next((t for t in self.config.teams if t.id == team_id), None)
+            timeout = None if team is None or team.id == fallback or team.queue_timeout_minutes is None \
+                else timedelta(minutes=team.queue_timeout_minutes)
+            blocked = False
+            kept: deque[_Waiting] = deque()
+            while waiting:
+                item = waiting.popleft()
+                target = fallback if timeout is not None and now - item.queued_at >= timeout else team_id
+                if blocked and item.owner_free and target == team_id:
+                    kept.append(item)
+                    continue
+                owner = self._owner(item.lead.data, now)
+                decision = decide(self.config, item.lead.data, states=self._states, cursors=self._cursors, now=now,
+                                  owner=owner, team_override=target)
+                if not decision.queued:
+                    self._place(item.lead, decision, now)
+                elif decision.team == team_id:
+                    blocked = blocked or owner is None
+                    kept.append(item)
+                else:
+                    self._queues.setdefault(decision.team, deque()).append(item)
+            self._queues[team_id] = kept
