@@ -31,6 +31,7 @@ from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import PolicySet, parse_policies
 from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
 from sla_monitor.metrics import OWNED_PARTITIONS
+from sla_monitor.prediction_routes import router as prediction_router
 from sla_monitor.routes import router as api_router
 from sla_monitor.settings import SlaMonitorSettings
 from sla_monitor.ssrf import WebhookTransport
@@ -166,6 +167,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
                       clock=clock, ticker=ticker, consumer=consumer)
     admin = [Depends(bearer_token_dependency(settings.admin_tokens))]
     app.include_router(api_router, dependencies=admin)
+    app.include_router(prediction_router, dependencies=admin)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
     body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
