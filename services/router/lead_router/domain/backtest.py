@@ -27,9 +27,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from lead_router.domain.availability import RepState
-from lead_router.domain.config import RoutingConfig
+from lead_router.domain.availability import RepState, unavailable_reason
+from lead_router.domain.config import Rep, RoutingConfig, Team
 from lead_router.domain.decision import Decision, OwnerCandidate, decide
+from lead_router.domain.matching import RuleOutcome, match_rules
 from lead_router.domain.ownership import company_domain
 from lead_router.domain.strategies import Cursor
 
@@ -65,12 +66,26 @@ class EarlierOwner:
     received_at: datetime
 
 
-@dataclass
+@dataclass(eq=False)
 class _Waiting:
     lead: StoredLead
     queued_at: datetime
-    urgency: str
-    owner_free: bool  # no owner candidate: if the team has nobody, this lead cannot be placed either
+    outcome: RuleOutcome  # the draft's rule match, computed once
+    owner: str | None  # the owner rep when it was queued: only they can take it while the team has nobody
+    done: bool = False
+
+
+@dataclass
+class _Queue:
+    """A team's queue, oldest first; placed entries are marked done and dropped when they reach the front."""
+
+    items: deque[_Waiting] = field(default_factory=deque)
+    by_owner: dict[str, list[_Waiting]] = field(default_factory=dict)
+
+    def add(self, item: _Waiting) -> None:
+        self.items.append(item)
+        if item.owner is not None:
+            self.by_owner.setdefault(item.owner, []).append(item)
 
 
 @dataclass
@@ -125,7 +140,11 @@ class Replay:
         self._seq = 0
         self._by_email: dict[str, tuple[OwnerCandidate, datetime]] = {}
         self._by_domain: dict[str, tuple[OwnerCandidate, datetime]] = {}
-        self._queues: dict[str, deque[_Waiting]] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._teams_of_rep: dict[str, list[tuple[Team, Rep]]] = {}
+        for team in config.teams:
+            for rep in team.reps:
+                self._teams_of_rep.setdefault(rep.id, []).append((team, rep))
         self._last_recheck: datetime | None = None
 
     # ---- the start state ------------------------------------------------------------------------------------
@@ -152,9 +171,12 @@ class Replay:
         self.outcome.leads += 1
         self.outcome.actual[lead.actual.team, lead.actual.rep_id, lead.actual.urgency] += 1
         owner = self._owner(lead.data, now)
-        decision = decide(self.config, lead.data, states=self._states, cursors=self._cursors, now=now, owner=owner)
+        outcome = match_rules(self.config, lead.data)
+        decision = decide(self.config, lead.data, states=self._states, cursors=self._cursors, now=now, owner=owner,
+                          outcome=outcome)
         if decision.queued:
-            self._queues.setdefault(decision.team, deque()).append(_Waiting(lead, now, decision.urgency, owner is None))
+            self._queues.setdefault(decision.team, _Queue()).add(
+                _Waiting(lead, now, outcome, owner.rep_id if owner else None))
         else:
             self._place(lead, decision, now)
 
@@ -162,9 +184,10 @@ class Replay:
         """Give queued leads their last chance at ``end`` and count those still waiting as queued."""
         self._close_touched(end)
         self._drain(end)
-        for team, waiting in self._queues.items():
-            for item in waiting:
-                self._tally(item.lead, Placement(team, QUEUED, item.urgency))
+        for team, queue in self._queues.items():
+            for item in queue.items:
+                if not item.done:
+                    self._tally(item.lead, Placement(team, QUEUED, item.outcome.urgency))
         self._queues.clear()
         return self.outcome
 
@@ -219,30 +242,52 @@ class Replay:
         return found[0] if found is not None and found[1] >= since else None
 
     def _drain(self, now: datetime) -> None:
-        """The queue worker's pass: oldest first per team; a team nobody in can take a lead stops its pass."""
+        """The queue worker's pass, per team: leads past the team's queue timeout go to the fallback team; then
+        the oldest leads are placed while the team has someone free; then leads whose owner is free again."""
         self._last_recheck = now
         fallback = self.config.fallback.team
         for team_id in list(self._queues):
-            waiting = self._queues[team_id]
-            team = next((t for t in self.config.teams if t.id == team_id), None)
-            timeout = None if team is None or team.id == fallback or team.queue_timeout_minutes is None \
-                else timedelta(minutes=team.queue_timeout_minutes)
-            blocked = False
-            kept: deque[_Waiting] = deque()
-            while waiting:
-                item = waiting.popleft()
-                target = fallback if timeout is not None and now - item.queued_at >= timeout else team_id
-                if blocked and item.owner_free and target == team_id:
-                    kept.append(item)
+            queue = self._queues[team_id]
+            team = self.config.team(team_id)
+            if team.queue_timeout_minutes is not None and team_id != fallback:
+                timeout = timedelta(minutes=team.queue_timeout_minutes)
+                while queue.items and (queue.items[0].done or now - queue.items[0].queued_at >= timeout):
+                    item = queue.items.popleft()
+                    if not item.done:
+                        item.done = True
+                        self._retry(replace(item), fallback, now)
+            if self._anyone_free(team_id, now):
+                while queue.items and (queue.items[0].done or self._retry(queue.items[0], team_id, now)):
+                    queue.items.popleft().done = True
+            for owner_id, items in list(queue.by_owner.items()):
+                if not self._owner_free(owner_id, now):
                     continue
-                owner = self._owner(item.lead.data, now)
-                decision = decide(self.config, item.lead.data, states=self._states, cursors=self._cursors, now=now,
-                                  owner=owner, team_override=target)
-                if not decision.queued:
-                    self._place(item.lead, decision, now)
-                elif decision.team == team_id:
-                    blocked = blocked or owner is None
-                    kept.append(item)
+                for item in items:
+                    if not item.done:
+                        item.done = self._retry(item, team_id, now)
+                waiting = [item for item in items if not item.done]
+                if waiting:
+                    queue.by_owner[owner_id] = waiting
                 else:
-                    self._queues.setdefault(decision.team, deque()).append(item)
-            self._queues[team_id] = kept
+                    del queue.by_owner[owner_id]
+
+    def _retry(self, item: _Waiting, target: str, now: datetime) -> bool:
+        """Try a waiting lead again for ``target``; True when placed (or moved to another team's queue)."""
+        decision = decide(self.config, item.lead.data, states=self._states, cursors=self._cursors, now=now,
+                          owner=self._owner(item.lead.data, now), team_override=target, outcome=item.outcome)
+        if not decision.queued:
+            self._place(item.lead, decision, now)
+            return True
+        if decision.team != target or target not in self._queues or item.done:
+            self._queues.setdefault(decision.team, _Queue()).add(replace(item, done=False))
+            return True
+        return False
+
+    def _anyone_free(self, team_id: str, now: datetime) -> bool:
+        team = self.config.team(team_id)
+        return any(unavailable_reason(rep, team, self._states.get(rep.id, RepState()), now) is None
+                   for rep in team.reps)
+
+    def _owner_free(self, rep_id: str, now: datetime) -> bool:
+        return any(unavailable_reason(rep, team, self._states.get(rep_id, RepState()), now) is None
+                   for team, rep in self._teams_of_rep.get(rep_id, []))
