@@ -196,9 +196,10 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     install_console(app, settings)
     body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
     guard(app, refuse=admin_gate(settings.admin_tokens),
-          limit_for=lambda path: document_limit if path == DOCUMENT_PATH else body_limit)
+          limit_for=lambda path: document_limit if path in DOCUMENT_PATHS else body_limit)
     return app
 
 
-#: The one route that takes a whole policy document, with its larger body limit.
-DOCUMENT_PATH = "/v1/sla/policies"
+#: The routes that take a whole document (policies; a routing draft from the console), with the larger body limit.
+DOCUMENT_PATHS = frozenset({"/v1/sla/policies", "/ops/routing/validate", "/ops/routing/publish",
+                            "/ops/routing/backtest"})

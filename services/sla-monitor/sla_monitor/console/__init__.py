@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from sla_monitor.console import auth, board, plumbing
+from sla_monitor.console import auth, board, plumbing, routing
 from sla_monitor.console.headers import ConsoleHeaders
 from sla_monitor.console.pages import STATIC
 from sla_monitor.settings import SlaMonitorSettings
@@ -18,6 +18,7 @@ def console_router(settings: SlaMonitorSettings) -> APIRouter:
     router.include_router(auth.router)
     router.include_router(board.router)
     router.include_router(plumbing.router)
+    router.include_router(routing.router)
     return router
 
 
