@@ -41,6 +41,7 @@ leads = Table(
     Column("email_domain", String(255), nullable=True, index=True),
     Column("data", JSON(), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_leads_received_at", "received_at"),  # backtests read the last days' leads in received order
 )
 
 assignments = Table(
