@@ -71,21 +71,23 @@ class _Waiting:
     lead: StoredLead
     queued_at: datetime
     outcome: RuleOutcome  # the draft's rule match, computed once
-    owner: str | None  # the owner rep when it was queued: only they can take it while the team has nobody
+    owned: bool = False  # its contact has an owner: while the team has nobody free, only the owner can take it
     done: bool = False
 
 
 @dataclass
 class _Queue:
-    """A team's queue, oldest first; placed entries are marked done and dropped when they reach the front."""
+    """A team's queue, oldest first; placed entries are marked done and dropped when they reach the front.
+    ``owned`` holds the waiting leads whose contact has an owner (possibly a lead received after them, as the
+    router's own owner lookup finds it)."""
 
     items: deque[_Waiting] = field(default_factory=deque)
-    by_owner: dict[str, list[_Waiting]] = field(default_factory=dict)
+    owned: list[_Waiting] = field(default_factory=list)
 
     def add(self, item: _Waiting) -> None:
         self.items.append(item)
-        if item.owner is not None:
-            self.by_owner.setdefault(item.owner, []).append(item)
+        if item.owned:
+            self.owned.append(item)
 
 
 @dataclass
@@ -141,6 +143,7 @@ class Replay:
         self._by_email: dict[str, tuple[OwnerCandidate, datetime]] = {}
         self._by_domain: dict[str, tuple[OwnerCandidate, datetime]] = {}
         self._queues: dict[str, _Queue] = {}
+        self._unowned: dict[str, list[tuple[str, _Waiting]]] = {}  # contact key -> waiting leads without owner
         self._teams_of_rep: dict[str, list[tuple[Team, Rep]]] = {}
         for team in config.teams:
             for rep in team.reps:
@@ -175,8 +178,7 @@ class Replay:
         decision = decide(self.config, lead.data, states=self._states, cursors=self._cursors, now=now, owner=owner,
                           outcome=outcome)
         if decision.queued:
-            self._queues.setdefault(decision.team, _Queue()).add(
-                _Waiting(lead, now, outcome, owner.rep_id if owner else None))
+            self._wait(decision.team, _Waiting(lead, now, outcome, owned=owner is not None))
         else:
             self._place(lead, decision, now)
 
@@ -222,6 +224,11 @@ class Replay:
             self._states[rep_id] = replace(state, open_leads=max(0, state.open_leads - 1))
 
     def _remember(self, email: str | None, owner: OwnerCandidate, lead_id: str, received_at: datetime) -> None:
+        for key in self._keys(email):  # waiting leads of this contact now have an owner
+            for team_id, item in self._unowned.pop(key, []):
+                if not item.done and not item.owned and team_id in self._queues:
+                    item.owned = True
+                    self._queues[team_id].owned.append(item)
         if email:
             known = self._by_email.get(email)
             if known is None or known[1] <= received_at:
@@ -246,8 +253,12 @@ class Replay:
         the oldest leads are placed while the team has someone free; then leads whose owner is free again."""
         self._last_recheck = now
         fallback = self.config.fallback.team
+        busy: set[str] = set()  # owners found unavailable in this pass: placements only make them busier
         for team_id in list(self._queues):
             queue = self._queues[team_id]
+            if not queue.items:
+                del self._queues[team_id]
+                continue
             team = self.config.team(team_id)
             if team.queue_timeout_minutes is not None and team_id != fallback:
                 timeout = timedelta(minutes=team.queue_timeout_minutes)
@@ -259,17 +270,17 @@ class Replay:
             if self._anyone_free(team_id, now):
                 while queue.items and (queue.items[0].done or self._retry(queue.items[0], team_id, now)):
                     queue.items.popleft().done = True
-            for owner_id, items in list(queue.by_owner.items()):
-                if not self._owner_free(owner_id, now):
+            for item in queue.owned:
+                if item.done:
                     continue
-                for item in items:
-                    if not item.done:
-                        item.done = self._retry(item, team_id, now)
-                waiting = [item for item in items if not item.done]
-                if waiting:
-                    queue.by_owner[owner_id] = waiting
-                else:
-                    del queue.by_owner[owner_id]
+                owner = self._owner(item.lead.data, now)
+                if owner is None or owner.rep_id in busy:
+                    continue
+                if not self._owner_free(owner.rep_id, now):
+                    busy.add(owner.rep_id)
+                    continue
+                item.done = self._retry(item, team_id, now)
+            queue.owned = [item for item in queue.owned if not item.done]
 
     def _retry(self, item: _Waiting, target: str, now: datetime) -> bool:
         """Try a waiting lead again for ``target``; True when placed (or moved to another team's queue)."""
@@ -279,9 +290,20 @@ class Replay:
             self._place(item.lead, decision, now)
             return True
         if decision.team != target or target not in self._queues or item.done:
-            self._queues.setdefault(decision.team, _Queue()).add(replace(item, done=False))
+            self._wait(decision.team, replace(item, done=False))
             return True
         return False
+
+    def _wait(self, team_id: str, item: _Waiting) -> None:
+        """Queue ``item`` in ``team_id``; remember its contact's keys, so a later owner of them can take it."""
+        self._queues.setdefault(team_id, _Queue()).add(item)
+        if not item.owned:
+            for key in self._keys(item.lead.data.get("email")):
+                self._unowned.setdefault(key, []).append((team_id, item))
+
+    def _keys(self, email: str | None) -> list[str]:
+        domain = company_domain(email) if self.config.ownership.match_company_domain else None
+        return ([f"email:{email}"] if email else []) + ([f"domain:{domain}"] if domain else [])
 
     def _anyone_free(self, team_id: str, now: datetime) -> bool:
         team = self.config.team(team_id)
