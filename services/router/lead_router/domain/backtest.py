@@ -71,23 +71,18 @@ class _Waiting:
     lead: StoredLead
     queued_at: datetime
     outcome: RuleOutcome  # the draft's rule match, computed once
-    owned: bool = False  # its contact has an owner: while the team has nobody free, only the owner can take it
     done: bool = False
 
 
 @dataclass
 class _Queue:
     """A team's queue, oldest first; placed entries are marked done and dropped when they reach the front.
-    ``owned`` holds the waiting leads whose contact has an owner (possibly a lead received after them, as the
-    router's own owner lookup finds it)."""
+    ``owned`` files the waiting leads whose contact has an owner under that owner (possibly the owner of a lead
+    received after them, as the router's own owner lookup finds it): while the team has nobody free, only the
+    owner can take them, so a pass looks at them only when their owner is free."""
 
     items: deque[_Waiting] = field(default_factory=deque)
-    owned: list[_Waiting] = field(default_factory=list)
-
-    def add(self, item: _Waiting) -> None:
-        self.items.append(item)
-        if item.owned:
-            self.owned.append(item)
+    owned: dict[str, list[_Waiting]] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,7 +138,7 @@ class Replay:
         self._by_email: dict[str, tuple[OwnerCandidate, datetime]] = {}
         self._by_domain: dict[str, tuple[OwnerCandidate, datetime]] = {}
         self._queues: dict[str, _Queue] = {}
-        self._unowned: dict[str, list[tuple[str, _Waiting]]] = {}  # contact key -> waiting leads without owner
+        self._waiting_by_key: dict[str, list[tuple[str, _Waiting]]] = {}  # contact key -> (team, waiting lead)
         self._teams_of_rep: dict[str, list[tuple[Team, Rep]]] = {}
         for team in config.teams:
             for rep in team.reps:
@@ -178,7 +173,7 @@ class Replay:
         decision = decide(self.config, lead.data, states=self._states, cursors=self._cursors, now=now, owner=owner,
                           outcome=outcome)
         if decision.queued:
-            self._wait(decision.team, _Waiting(lead, now, outcome, owned=owner is not None))
+            self._wait(decision.team, _Waiting(lead, now, outcome), owner)
         else:
             self._place(lead, decision, now)
 
@@ -224,11 +219,12 @@ class Replay:
             self._states[rep_id] = replace(state, open_leads=max(0, state.open_leads - 1))
 
     def _remember(self, email: str | None, owner: OwnerCandidate, lead_id: str, received_at: datetime) -> None:
-        for key in self._keys(email):  # waiting leads of this contact now have an owner
-            for team_id, item in self._unowned.pop(key, []):
-                if not item.done and not item.owned and team_id in self._queues:
-                    item.owned = True
-                    self._queues[team_id].owned.append(item)
+        for key in self._keys(email):  # waiting leads of this contact now have this owner
+            waiting = [(team_id, item) for team_id, item in self._waiting_by_key.get(key, []) if not item.done]
+            for team_id, item in waiting:
+                if team_id in self._queues:
+                    self._queues[team_id].owned.setdefault(owner.rep_id, []).append(item)
+            self._waiting_by_key[key] = waiting
         if email:
             known = self._by_email.get(email)
             if known is None or known[1] <= received_at:
@@ -270,17 +266,24 @@ class Replay:
             if self._anyone_free(team_id, now):
                 while queue.items and (queue.items[0].done or self._retry(queue.items[0], team_id, now)):
                     queue.items.popleft().done = True
-            for item in queue.owned:
-                if item.done:
+            for owner_id, items in list(queue.owned.items()):
+                if owner_id in busy or not self._owner_free(owner_id, now):
+                    busy.add(owner_id)
                     continue
-                owner = self._owner(item.lead.data, now)
-                if owner is None or owner.rep_id in busy:
-                    continue
-                if not self._owner_free(owner.rep_id, now):
-                    busy.add(owner.rep_id)
-                    continue
-                item.done = self._retry(item, team_id, now)
-            queue.owned = [item for item in queue.owned if not item.done]
+                left = []
+                for item in items:
+                    if item.done or owner_id in busy:
+                        left += [] if item.done else [item]
+                        continue
+                    item.done = self._retry(item, team_id, now)
+                    if not item.done and not self._owner_free(owner_id, now):
+                        busy.add(owner_id)  # the owner is full now: the rest waits for them
+                        left.append(item)
+                    # else: placed, or its owner is someone else by now (filed under them too): dropped here
+                if left:
+                    queue.owned[owner_id] = left
+                else:
+                    del queue.owned[owner_id]
 
     def _retry(self, item: _Waiting, target: str, now: datetime) -> bool:
         """Try a waiting lead again for ``target``; True when placed (or moved to another team's queue)."""
@@ -290,16 +293,19 @@ class Replay:
             self._place(item.lead, decision, now)
             return True
         if decision.team != target or target not in self._queues or item.done:
-            self._wait(decision.team, replace(item, done=False))
+            self._wait(decision.team, replace(item, done=False), self._owner(item.lead.data, now))
             return True
         return False
 
-    def _wait(self, team_id: str, item: _Waiting) -> None:
-        """Queue ``item`` in ``team_id``; remember its contact's keys, so a later owner of them can take it."""
-        self._queues.setdefault(team_id, _Queue()).add(item)
-        if not item.owned:
-            for key in self._keys(item.lead.data.get("email")):
-                self._unowned.setdefault(key, []).append((team_id, item))
+    def _wait(self, team_id: str, item: _Waiting, owner: OwnerCandidate | None) -> None:
+        """Queue ``item`` in ``team_id`` (under its contact's ``owner`` too); remember its contact's keys, so a
+        later owner of them can take it."""
+        queue = self._queues.setdefault(team_id, _Queue())
+        queue.items.append(item)
+        if owner is not None:
+            queue.owned.setdefault(owner.rep_id, []).append(item)
+        for key in self._keys(item.lead.data.get("email")):
+            self._waiting_by_key.setdefault(key, []).append((team_id, item))
 
     def _keys(self, email: str | None) -> list[str]:
         domain = company_domain(email) if self.config.ownership.match_company_domain else None
