@@ -1,8 +1,9 @@
 """Backtest run time: 30 days x 1,000 leads a day, replayed through a draft routing document.
 
-The leads are routed for real first (the router's batch routing, ``BENCH_SEED_BATCH`` at a time, into an empty
-database: SQLite in a temporary directory, or ``BENCH_DATABASE_URL``), received evenly over the 30 days; 99% are
-touched about 20 minutes after assignment on average, so capacity and least-loaded see leads open and close.
+The leads are routed for real first (the router's batch routing, ``BENCH_SEED_BATCH`` at a time, into a freshly
+migrated database: SQLite in a temporary directory, or the empty ``BENCH_DATABASE_URL``), received evenly over
+the 30 days; 99% are touched about 20 minutes after assignment on average, so capacity and least-loaded see
+leads open and close.
 Then the draft (``config/routing.yaml`` with its hot US fintech rule sent to the inbound desk) is backtested
 over the 30 days; the time of ``run_backtest`` (reading the rows and replaying them) is reported, best of
 ``BENCH_REPEAT`` runs.
@@ -76,8 +77,7 @@ async def _measure(url: str) -> dict[str, Any]:
     engine = db.create_engine(url, schema="router")
     factory = db.create_session_factory(engine)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(tables.metadata.create_all)
+        await asyncio.to_thread(db.run_migrations, ROOT / "services" / "router" / "alembic.ini", url)
         current = yaml.safe_load((ROOT / "config" / "routing.yaml").read_text())
         rng = random.Random(12)
         seeding = time.perf_counter()
