@@ -11,7 +11,8 @@ It is as if the draft had been published at the start of the period:
 - availability is today's (``active`` and capacity overrides); a current out-of-office period is not applied
   to the past (it says nothing about how the document spreads leads); working hours are checked at each
   lead's received time in each rep's time zone;
-- owners of earlier contacts are the real ones before the period and the replay's own within it;
+- owners of earlier contacts are the real ones before the period and the replay's own within it; a waiting lead
+  goes to its contact's owner once they are free, even the owner of a later lead (the router's lookup does so);
 - a lead nobody can take waits in its team's queue, re-checked every ``recheck`` (as the router's queue
   worker does) and sent to the fallback team after the team's ``queue_timeout_minutes``.
 
@@ -21,27 +22,19 @@ Pure: rows in, counts out; time is each lead's ``received_at``.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from lead_router.domain.availability import RepState, unavailable_reason
+from lead_router.domain.backtest_outcome import QUEUED, Outcome, Placement
 from lead_router.domain.config import Rep, RoutingConfig, Team
 from lead_router.domain.decision import Decision, OwnerCandidate, decide
 from lead_router.domain.matching import RuleOutcome, match_rules
 from lead_router.domain.ownership import company_domain
 from lead_router.domain.strategies import Cursor
-
-QUEUED = None  # a placement's rep_id while the lead waits in its team's queue
-
-
-@dataclass(frozen=True)
-class Placement:
-    team: str
-    rep_id: str | None
-    urgency: str
 
 
 @dataclass(frozen=True)
@@ -83,42 +76,6 @@ class _Queue:
 
     items: deque[_Waiting] = field(default_factory=deque)
     owned: dict[str, list[_Waiting]] = field(default_factory=dict)
-
-
-@dataclass
-class Outcome:
-    """Counts of the replay against what happened."""
-
-    leads: int = 0
-    changed: int = 0
-    actual: Counter[tuple[str, str | None, str]] = field(default_factory=Counter)
-    draft: Counter[tuple[str, str | None, str]] = field(default_factory=Counter)
-
-    def teams(self) -> list[dict[str, Any]]:
-        actual, draft = Counter[str](), Counter[str]()
-        for (team, _, _), n in self.actual.items():
-            actual[team] += n
-        for (team, _, _), n in self.draft.items():
-            draft[team] += n
-        return [{"team": t, "actual": actual[t], "draft": draft[t]} for t in sorted(actual.keys() | draft.keys())]
-
-    def reps(self) -> list[dict[str, Any]]:
-        actual, draft = Counter[tuple[str, str | None]](), Counter[tuple[str, str | None]]()
-        for (team, rep, _), n in self.actual.items():
-            actual[team, rep] += n
-        for (team, rep, _), n in self.draft.items():
-            draft[team, rep] += n
-        keys = sorted(actual.keys() | draft.keys(), key=lambda k: (k[0], k[1] or ""))
-        return [{"rep_id": rep, "team": team, "actual": actual[team, rep], "draft": draft[team, rep]}
-                for team, rep in keys]
-
-    def by_rep_urgency(self) -> dict[str, list[dict[str, Any]]]:
-        def rows(counts: Counter[tuple[str, str | None, str]]) -> list[dict[str, Any]]:
-            return [{"rep_id": rep, "team": team, "urgency": urgency, "count": n}
-                    for (team, rep, urgency), n in sorted(counts.items(), key=lambda kv: (
-                        kv[0][0], kv[0][1] or "", kv[0][2]))]
-
-        return {"draft": rows(self.draft), "actual": rows(self.actual)}
 
 
 class Replay:
