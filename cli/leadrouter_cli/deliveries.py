@@ -1,0 +1,77 @@
+"""``leadrouter deliveries list|resend``: webhook, Slack, email and CRM deliveries, and sending one again."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import typer
+from rich.table import Table
+
+from leadrouter_cli.api import Api
+from leadrouter_cli.console import handles_api_errors, out, print_json, text
+
+app = typer.Typer(help="Deliveries of events to subscribers and CRMs: list them, resend one.", no_args_is_help=True)
+
+
+class State(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+    superseded = "superseded"
+
+
+STATE_STYLE = {"failed": "bold red", "pending": "yellow", "delivered": "green", "superseded": "dim"}
+
+
+def deliveries_table(deliveries: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Deliveries ({len(deliveries)})", title_justify="left")
+    for column in ("Id", "Created", "Lead", "Event", "Channel", "State", "Attempts", "Last status", "Last error",
+                   "Next attempt"):
+        table.add_column(column, justify="right" if column in {"Id", "Attempts", "Last status"} else "left")
+    for d in deliveries:
+        state = str(d.get("state", ""))
+        style = STATE_STYLE.get(state)
+        table.add_row(text(d.get("id")), text(d.get("created_at")), text(d.get("lead_id")), text(d.get("event_type")),
+                      text(d.get("channel")), f"[{style}]{text(state)}[/]" if style else text(state),
+                      text(d.get("attempts")), text(d.get("last_status")), text(d.get("last_error")),
+                      text(d.get("next_attempt_at")))
+    return table
+
+
+@app.command("list")
+@handles_api_errors
+def list_deliveries(
+    ctx: typer.Context,
+    state: Annotated[State | None, typer.Option(help="Only deliveries in this state.")] = None,
+    channel: Annotated[str | None, typer.Option(help="webhook, slack, email, hubspot, salesforce, …")] = None,
+    lead: Annotated[str | None, typer.Option(help="Only this lead's deliveries.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """The latest deliveries, newest first (a lead's: oldest first), with attempts and the last error."""
+    with Api(ctx.obj) as api:
+        if lead:
+            answer = api.get("sla-monitor", f"/v1/leads/{quote(lead, safe='')}/deliveries", params={"limit": limit})
+            found = [d for d in answer.get("deliveries", ())
+                     if (state is None or d.get("state") == state.value)
+                     and (channel is None or d.get("channel") == channel)]
+        else:
+            params = {"limit": limit, **({"state": state.value} if state else {}),
+                      **({"channel": channel} if channel else {})}
+            found = list(api.get("sla-monitor", "/v1/deliveries", params=params).get("deliveries", ()))
+    if as_json:
+        print_json({"deliveries": found})
+    else:
+        out.print(deliveries_table(found))
+
+
+@app.command("resend")
+@handles_api_errors
+def resend(ctx: typer.Context, delivery_id: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
+    """Send a delivery again now (same event id, so receivers drop a copy they already have)."""
+    with Api(ctx.obj) as api:
+        answer = api.post("sla-monitor", f"/v1/deliveries/{delivery_id}/resend")
+    out.print(f"Delivery {text(answer.get('id', delivery_id))} is {text(answer.get('state', 'pending'))}: "
+              "the delivery worker sends it now.")
