@@ -20,6 +20,10 @@ EXIT_REJECTED = 3
 MAX_REJECTED_SHOWN = 200
 
 
+def rows_label(chunk: Chunk) -> str:
+    return f"row {chunk.first_row}" if chunk.rows == 1 else f"rows {chunk.first_row}–{chunk.last_row}"
+
+
 def chunk_result(chunk: Chunk, answer: Any) -> dict[str, list[dict[str, Any]]]:
     """Intake's answer for one chunk, with the file's row numbers instead of the chunk's."""
     if not isinstance(answer, dict):
@@ -70,7 +74,7 @@ def _post_chunk(api: Api, state: ImportState, chunk: Chunk) -> Any:
                                  "Idempotency-Key": resume.idempotency_key(state, chunk.index)})
     except ApiError as exc:
         hint = " Use a smaller --chunk." if exc.status_code == 413 else ""
-        raise ApiError(f"Chunk {chunk.index + 1} (rows {chunk.first_row}–{chunk.last_row}) was not imported. "
+        raise ApiError(f"Chunk {chunk.index + 1} ({rows_label(chunk)}) was not imported. "
                        f"{exc}{hint}", status_code=exc.status_code) from None
 
 
@@ -119,9 +123,8 @@ def import_leads(
                 progress.advance(task, current.rows)
                 if not err.is_terminal:  # a log has no live bar: one line per chunk instead
                     result = state.chunks[current.index]
-                    progress.console.print(f"chunk {current.index + 1}/{len(chunks)}: rows {current.first_row}–"
-                                           f"{current.last_row}: {len(result['accepted'])} accepted, "
-                                           f"{len(result['rejected'])} rejected")
+                    progress.console.print(f"chunk {current.index + 1}/{len(chunks)}: {rows_label(current)}: "
+                                           f"{len(result['accepted'])} accepted, {len(result['rejected'])} rejected")
         except (ApiError, KeyboardInterrupt) as exc:
             progress.stop()
             done = len(state.chunks)
