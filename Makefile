@@ -9,6 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/rout
 	dlq-status dlq-replay fake-hubspot
 
 help:
+	@echo "make install        .venv with the dependencies and the leadrouter CLI (.venv/bin/leadrouter --help)"
 	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
 	@echo "make run-broker     the embedded Kafka-compatible broker on 127.0.0.1:9092"
 	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"

@@ -91,6 +91,8 @@ def import_leads(
     Interrupted? Run the same command again: chunks already acknowledged are not sent again (--restart sends the
     whole file). Exit status: 0 all rows accepted, 3 finished with rejected rows, 1 not finished.
     """
+    if not ctx.obj.api_key:
+        fail("Importing needs an intake API key: pass --api-key or set LEADROUTER_API_KEY.")
     data = file.read_bytes()
     path = state_file or resume.default_path(file)
     try:

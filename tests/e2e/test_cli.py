@@ -4,13 +4,9 @@ and a message parked in a DLQ that is listed and replayed."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,13 +20,13 @@ from starlette.routing import Route
 
 from shared import topics
 from shared.events import CloudEvent, LeadReceived
+from tests.cli_runner import Ran, cli_env, run_cli
 from tests.e2e.conftest import CREDENTIALS, Stack
 from tests.support import eventually, read_raw, serve
 
 pytestmark = pytest.mark.e2e
 
 API_KEY = CREDENTIALS["INTAKE_API_KEYS"].split(":")[1]
-ROOT = Path(__file__).resolve().parents[2]
 #: Seven rows, two of them bad (row 2: no valid email; row 5: no source); chunks of two rows make four chunks.
 SCANS = """email,first_name,company,country,source,intent
 ana.cli@example.com,Ana,Fintastic,US,badge_scan,booth_visit
@@ -43,29 +39,11 @@ fay.cli@example.com,Fay,Hooli,US,badge_scan,booth_visit
 """
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def _command() -> list[str]:
-    installed = Path(sys.executable).with_name("leadrouter")  # what `make install` puts in .venv/bin
-    return [str(installed)] if installed.exists() else [sys.executable, "-m", "leadrouter_cli"]
-
-
 async def leadrouter(stack: Stack, *args: str, intake_url: str | None = None) -> Ran:
-    env = {**os.environ, "LEADROUTER_INTAKE_URL": intake_url or stack.urls["intake"],
-           "LEADROUTER_ROUTER_URL": stack.urls["router"], "LEADROUTER_SLA_URL": stack.urls["sla-monitor"],
-           "LEADROUTER_ADMIN_TOKEN": CREDENTIALS["ADMIN_TOKEN"], "LEADROUTER_API_KEY": API_KEY,
-           "PYTHONPATH": f"{ROOT / 'cli'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "COLUMNS": "160"}
-    process = await asyncio.create_subprocess_exec(*_command(), *args, env=env, stdin=asyncio.subprocess.DEVNULL,
-                                                   stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None
-    return Ran(process.returncode, stdout.decode(), stderr.decode())
+    return await run_cli(*args, env=cli_env(
+        LEADROUTER_INTAKE_URL=intake_url or stack.urls["intake"], LEADROUTER_ROUTER_URL=stack.urls["router"],
+        LEADROUTER_SLA_URL=stack.urls["sla-monitor"], LEADROUTER_ADMIN_TOKEN=CREDENTIALS["ADMIN_TOKEN"],
+        LEADROUTER_API_KEY=API_KEY))
 
 
 @asynccontextmanager

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from devstack.broker import free_port
+from tests.cli_runner import Ran, cli_command, cli_env, run_cli
 from tests.integration.cli.fake_services import BACKTEST, TOKEN, FakeServices
 from tests.support import serve
 
-ROOT = Path(__file__).resolve().parents[3]
 DRAFT = """teams:
   - id: emea
     strategy: weighted
@@ -27,13 +24,6 @@ fallback: {team: emea, urgency: warm}
 """
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[FakeServices, str]]:
     services = FakeServices()
@@ -41,24 +31,13 @@ async def fake() -> AsyncIterator[tuple[FakeServices, str]]:
         yield services, url
 
 
-def _command() -> list[str]:
-    installed = Path(sys.executable).with_name("leadrouter")
-    return [str(installed)] if installed.exists() else [sys.executable, "-m", "leadrouter_cli"]
-
-
 def _env(url: str, token: str = TOKEN) -> dict[str, str]:
-    return {**os.environ, "LEADROUTER_ROUTER_URL": url, "LEADROUTER_SLA_URL": url, "LEADROUTER_INTAKE_URL": url,
-            "LEADROUTER_ADMIN_TOKEN": token, "COLUMNS": "160",
-            "PYTHONPATH": f"{ROOT / 'cli'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return cli_env(LEADROUTER_ROUTER_URL=url, LEADROUTER_SLA_URL=url, LEADROUTER_INTAKE_URL=url,
+                   LEADROUTER_ADMIN_TOKEN=token)
 
 
 async def leadrouter(url: str, *args: str, token: str = TOKEN) -> Ran:
-    process = await asyncio.create_subprocess_exec(*_command(), *args, env=_env(url, token),
-                                                   stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return Ran(process.returncode, stdout.decode(), stderr.decode())
+    return await run_cli(*args, env=_env(url, token), timeout=60)
 
 
 def _row(output: str, first_cell: str) -> list[str]:
@@ -142,7 +121,7 @@ async def test_tail_prints_a_line_per_event_and_picks_up_after_a_drop_with_the_l
 
 async def test_ctrl_c_ends_tail_cleanly(fake: tuple[FakeServices, str]) -> None:
     _, url = fake
-    process = await asyncio.create_subprocess_exec(*_command(), "tail", "--since", "2", env=_env(url),
+    process = await asyncio.create_subprocess_exec(*cli_command(), "tail", "--since", "2", env=_env(url),
                                                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.PIPE)
     assert process.stdout is not None
