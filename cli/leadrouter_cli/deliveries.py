@@ -45,9 +45,9 @@ def deliveries_table(deliveries: list[dict[str, Any]]) -> Table:
 def list_deliveries(
     ctx: typer.Context,
     state: Annotated[State | None, typer.Option(help="Only deliveries in this state.")] = None,
-    channel: Annotated[str | None, typer.Option(help="webhook, slack, email, hubspot, salesforce, …")] = None,
+    channel: Annotated[str | None, typer.Option(help="cloudevents, slack, email, hubspot, salesforce.")] = None,
     lead: Annotated[str | None, typer.Option(help="Only this lead's deliveries.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
     """The latest deliveries, newest first (a lead's: oldest first), with attempts and the last error."""

@@ -63,11 +63,14 @@ def describe(event: dict[str, Any]) -> str:
     return "  ".join(p for p in parts if p)
 
 
-def events(api: Api, *, last_event_id: str | None, sleep: Callable[[float], None] = time.sleep,
-           reconnects: int | None = None) -> Iterator[ServerEvent]:
-    """The stream's events for ever, reopening it after a drop with the last id seen (1 s, 2 s … 10 s apart,
-    or as the server's ``retry`` says); ``reconnects`` limits how often (None: no limit)."""
-    decoder = SseDecoder(last_event_id)
+def events(api: Api, *, sleep: Callable[[float], None] = time.sleep, reconnects: int | None = None,
+           on_following: Callable[[bool], None] = lambda _again: None) -> Iterator[ServerEvent]:
+    """The stream's events for ever, reopening it after a drop with the last id seen as ``Last-Event-ID`` (1 s,
+    2 s … 10 s apart, or as the server's ``retry`` says); ``reconnects`` limits how often (None: no limit).
+    ``on_following(again)`` is called at the first line of each connection: the server sends one (a comment)
+    once it follows the events, so what happens from then on is shown."""
+    decoder = SseDecoder()
+    connections = 0
     url = api.endpoints.url("sla-monitor") + "/v1/events/stream"
     failures = 0
     while True:
@@ -82,8 +85,12 @@ def events(api: Api, *, last_event_id: str | None, sleep: Callable[[float], None
                     body = response.json() if "json" in response.headers.get("content-type", "") else None
                     raise ApiError(describe_failure("sla-monitor", "GET", "/v1/events/stream",
                                                     response.status_code, body), status_code=response.status_code)
-                failures = 0
+                failures, following = 0, False
                 for line in response.iter_lines():
+                    if not following:
+                        following = True
+                        on_following(connections > 0)
+                        connections += 1
                     event = decoder.feed(line)
                     if event is not None:
                         yield event
@@ -106,7 +113,6 @@ def tail(
     types: Annotated[list[str] | None, typer.Option(
         "--type", help="Only events of this type (repeatable), e.g. sla.breached.")] = None,
     lead: Annotated[str | None, typer.Option(help="Only this lead's events.")] = None,
-    since: Annotated[str | None, typer.Option(help="Start after this event id (replays what came after it).")] = None,
     count: Annotated[int | None, typer.Option(min=1, help="Stop after this many events.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead.")] = False,
 ) -> None:
@@ -114,7 +120,13 @@ def tail(
     shown = 0
     try:
         with Api(ctx.obj) as api:
-            for server_event in events(api, last_event_id=since):
+            url = api.endpoints.url("sla-monitor")
+
+            def following(again: bool) -> None:
+                err.print(f"Following the events at {text(url)} again." if again else
+                          f"Following the events at {text(url)} (Ctrl-C to stop).")
+
+            for server_event in events(api, on_following=following):
                 try:
                     event = json.loads(server_event.data)
                 except ValueError:
