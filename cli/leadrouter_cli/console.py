@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -46,6 +47,19 @@ def print_json(data: Any) -> None:
 def text(value: Any) -> str:
     """A service-supplied value for a rich table cell: markup escaped, missing shown as a dash."""
     return "—" if value is None or value == "" else escape(str(value))
+
+
+def timestamp(value: Any) -> str:
+    """An ISO 8601 time from a service, to the second and in UTC: ``2026-11-27 10:28:48Z``."""
+    if not isinstance(value, str) or not value:
+        return text(value)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return text(value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if parsed.tzinfo is not None else "")
 
 
 def percent(value: Any) -> str:

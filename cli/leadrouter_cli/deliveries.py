@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from leadrouter_cli.api import Api
-from leadrouter_cli.console import handles_api_errors, out, print_json, text
+from leadrouter_cli.console import handles_api_errors, out, print_json, text, timestamp
 
 app = typer.Typer(help="Deliveries of events to subscribers and CRMs: list them, resend one.", no_args_is_help=True)
 
@@ -27,16 +27,20 @@ STATE_STYLE = {"failed": "bold red", "pending": "yellow", "delivered": "green", 
 
 def deliveries_table(deliveries: list[dict[str, Any]]) -> Table:
     table = Table(title=f"Deliveries ({len(deliveries)})", title_justify="left")
+    lead_width = min(40, max((len(str(d.get("lead_id") or "")) for d in deliveries), default=4))
     for column in ("Id", "Created", "Lead", "Event", "Channel", "State", "Attempts", "Last status", "Last error",
                    "Next attempt"):
-        table.add_column(column, justify="right" if column in {"Id", "Attempts", "Last status"} else "left")
+        # Ids are what one copies (for resend, --lead): kept whole; the last error gives way when space is short.
+        table.add_column(column, justify="right" if column in {"Id", "Attempts", "Last status"} else "left",
+                         min_width=lead_width if column == "Lead" else None,
+                         overflow="fold" if column in {"Id", "Lead"} else "ellipsis")
     for d in deliveries:
         state = str(d.get("state", ""))
         style = STATE_STYLE.get(state)
-        table.add_row(text(d.get("id")), text(d.get("created_at")), text(d.get("lead_id")), text(d.get("event_type")),
-                      text(d.get("channel")), f"[{style}]{text(state)}[/]" if style else text(state),
-                      text(d.get("attempts")), text(d.get("last_status")), text(d.get("last_error")),
-                      text(d.get("next_attempt_at")))
+        table.add_row(text(d.get("id")), timestamp(d.get("created_at")), text(d.get("lead_id")),
+                      text(d.get("event_type")), text(d.get("channel")),
+                      f"[{style}]{text(state)}[/]" if style else text(state), text(d.get("attempts")),
+                      text(d.get("last_status")), text(d.get("last_error")), timestamp(d.get("next_attempt_at")))
     return table
 
 

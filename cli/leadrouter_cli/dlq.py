@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from leadrouter_cli.api import SERVICES, Api, ApiError
-from leadrouter_cli.console import err, fail, handles_api_errors, out, print_json, text
+from leadrouter_cli.console import err, fail, handles_api_errors, out, print_json, text, timestamp
 
 app = typer.Typer(help="Dead-letter queues: list what was parked, replay it.", no_args_is_help=True)
 
@@ -48,13 +48,13 @@ def recent_table(statuses: dict[str, Any]) -> Table | None:
         return None
     table = Table(title="Latest dead letters", title_justify="left")
     for column in ("Service", "Dead-lettered at", "Reason", "Error", "Origin", "Event id"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold" if column == "Event id" else "ellipsis")
     rows.sort(key=lambda row: str(row[1].get("dead_lettered_at", "")), reverse=True)
     for service, entry in rows:
         origin = f"{entry.get('origin_topic', entry.get('topic'))}/{entry.get('origin_partition', '?')}" \
                  f"@{entry.get('origin_offset', '?')}"
         reason = "tombstone" if entry.get("tombstone") else entry.get("error_reason")
-        table.add_row(service, text(entry.get("dead_lettered_at")), text(reason), text(entry.get("error_class")),
+        table.add_row(service, timestamp(entry.get("dead_lettered_at")), text(reason), text(entry.get("error_class")),
                       text(origin), text(entry.get("event_id")))
     return table
 

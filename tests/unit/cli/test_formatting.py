@@ -9,7 +9,7 @@ from rich.table import Table
 
 from leadrouter_cli.api import describe_failure
 from leadrouter_cli.backtest import prediction_request, reps_table, summary_lines, teams_table
-from leadrouter_cli.console import seconds
+from leadrouter_cli.console import seconds, timestamp
 from leadrouter_cli.importing import rejected_table, summary
 from leadrouter_cli.resume import ImportState
 from leadrouter_cli.simulate import lead_from, render_decision
@@ -113,6 +113,11 @@ def test_an_event_line_has_time_type_lead_owner_and_the_time_that_matters_but_no
     assert describe({"type": "lead.linked", "time": "bad", "lead_id": "l", "data": {"crm": "hubspot",
                                                                                    "external_id": "901"}}) == (
         "--:--:--  lead.linked       l  hubspot 901")
+
+
+def test_times_are_shown_to_the_second_in_utc() -> None:
+    assert timestamp("2026-11-27T11:28:48.370541+01:00") == "2026-11-27 10:28:48Z"
+    assert [timestamp(v) for v in (None, "soon")] == ["—", "soon"]
 
 
 def test_durations_read_as_people_say_them() -> None:
