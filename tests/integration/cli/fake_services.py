@@ -78,7 +78,12 @@ class FakeServices:
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
         self.stream_connections: list[dict[str, str]] = []
         self.resent: list[int] = []
+        #: Batches received (idempotency key, rows); with ``hang_on_batch`` = n the n-th one never gets an answer.
+        self.batches: list[tuple[str | None, int]] = []
+        self.hang_on_batch: int | None = None
+        self.batch_hanging = asyncio.Event()
         self.app = Starlette(routes=[
+            Route("/v1/leads/batch", self.batch, methods=["POST"]),
             Route("/v1/routing/backtest", self.backtest, methods=["POST"]),
             Route("/v1/reports/predict-sla", self.predict, methods=["POST"]),
             Route("/v1/deliveries", self.deliveries),
@@ -93,6 +98,17 @@ class FakeServices:
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return JSONResponse({"detail": "Admin endpoints need 'Authorization: Bearer <ADMIN_TOKEN>'."}, 401)
         return None
+
+    async def batch(self, request: Request) -> Response:
+        """Intake's batch endpoint, accepting every row; or hanging (intake stalls) on the chosen batch."""
+        rows = (await request.body()).decode().count("\r\n") - 1
+        self.batches.append((request.headers.get("idempotency-key"), rows))
+        if len(self.batches) == self.hang_on_batch:
+            self.batch_hanging.set()
+            await request.receive()  # the body is read: this returns when the client goes away
+        accepted = [{"row": n, "lead_id": f"lead-{len(self.batches)}-{n}", "duplicate_of": None}
+                    for n in range(1, rows + 1)]
+        return JSONResponse({"accepted": accepted, "rejected": []})
 
     async def backtest(self, request: Request) -> Response:
         if refused := await self._authorized(request):

@@ -139,3 +139,29 @@ async def test_a_service_that_is_down_is_a_sentence_not_a_traceback() -> None:
         ran = await leadrouter(url, *args)
         assert ran.code == 1 and "Traceback" not in ran.stderr, ran
         assert f"at {url}: the connection was refused" in ran.stderr
+
+
+async def test_an_import_interrupted_with_ctrl_c_resumes_with_the_chunk_that_had_no_answer(
+        fake: tuple[FakeServices, str], tmp_path: Path) -> None:
+    services, url = fake
+    services.hang_on_batch = 2
+    scans = tmp_path / "scans.csv"
+    scans.write_text("email,source\na@x.io,badge_scan\nb@x.io,badge_scan\nc@x.io,badge_scan\n")
+    env = {**_env(url), "LEADROUTER_API_KEY": "k"}
+    process = await asyncio.create_subprocess_exec(*cli_command(), "import", str(scans), "--chunk", "1", env=env,
+                                                   stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.PIPE)
+    await asyncio.wait_for(services.batch_hanging.wait(), timeout=30)
+    process.send_signal(signal.SIGINT)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 130, stderr
+    assert b"Interrupted." in stderr and b"1 of 3 chunks are imported" in stderr and b"Traceback" not in stderr
+
+    services.hang_on_batch = None
+    resumed = await run_cli("import", str(scans), "--chunk", "1", env=env)
+    assert resumed.code == 0, resumed
+    assert "3 rows: 3 accepted, 0 rejected. Chunks: 2 sent now, 1 already imported before (skipped)." in \
+        " ".join(resumed.stdout.split())
+    keys = [key for key, _ in services.batches]
+    # Chunk 2 had no answer, so it is sent again, with the same Idempotency-Key; chunk 1 is not.
+    assert len(keys) == 4 and keys[1] == keys[2] and len(set(keys)) == 3
