@@ -105,6 +105,11 @@ def import_leads(
         fail(str(exc))
     if not chunks:
         fail(f"{file} has a header row but no rows of leads.")
+    if state is not stored:
+        try:
+            resume.begin(path, state)
+        except OSError as exc:
+            fail(f"Cannot write the state file {path} ({exc.strerror}); pass --state with a writable place.")
     total_rows = sum(c.rows for c in chunks)
     skipped = sum(1 for c in chunks if c.index in state.chunks)
     if skipped:
@@ -119,14 +124,17 @@ def import_leads(
             for current in chunks:
                 if current.index in state.chunks:
                     continue
-                state.chunks[current.index] = chunk_result(current, _post_chunk(api, state, current))
-                resume.save(path, state)
+                resume.record(path, state, current.index, chunk_result(current, _post_chunk(api, state, current)))
                 sent += 1
                 progress.advance(task, current.rows)
                 if not err.is_terminal:  # a log has no live bar: one line per chunk instead
                     result = state.chunks[current.index]
                     progress.console.print(f"chunk {current.index + 1}/{len(chunks)}: {rows_label(current)}: "
                                            f"{len(result['accepted'])} accepted, {len(result['rejected'])} rejected")
+        except OSError as exc:
+            progress.stop()
+            fail(f"Cannot write the state file {path} ({exc.strerror}). The last chunk sent may be imported but not "
+                 "recorded: a resume would send it again.")
         except (ApiError, KeyboardInterrupt) as exc:
             progress.stop()
             done = len(state.chunks)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from leadrouter_cli import resume
 from shared import topics
 from shared.events import CloudEvent, LeadReceived
 from tests.cli_runner import Ran, cli_env, run_cli
@@ -69,7 +70,7 @@ async def test_an_import_shows_progress_and_rejected_rows_and_resumes_after_an_o
         stack: Stack, tmp_path: Path) -> None:
     scans = tmp_path / "scans.csv"
     scans.write_text(SCANS)
-    state_file = tmp_path / "scans.csv.import-state.json"
+    state_file = tmp_path / "scans.csv.import-state.jsonl"
 
     async with intake_going_down_after(2, stack.urls["intake"]) as flaky:
         cut = await leadrouter(stack, "import", str(scans), "--chunk", "2", intake_url=flaky)
@@ -78,7 +79,8 @@ async def test_an_import_shows_progress_and_rejected_rows_and_resumes_after_an_o
     assert "chunk 2/4: rows 3–4: 2 accepted, 0 rejected" in cut.stderr
     assert "Chunk 3 (rows 5–6) was not imported. intake answered 503" in cut.stderr
     assert "2 of 4 chunks are imported" in cut.stderr and "Traceback" not in cut.stderr
-    assert sorted(json.loads(state_file.read_text())["chunks"]) == ["0", "1"]
+    cut_state = resume.load(state_file)
+    assert cut_state is not None and sorted(cut_state.chunks) == [0, 1]
 
     resumed = await leadrouter(stack, "import", str(scans), "--chunk", "2")
     assert resumed.code == 3, resumed  # finished, with rejected rows
@@ -93,7 +95,9 @@ async def test_an_import_shows_progress_and_rejected_rows_and_resumes_after_an_o
         resumed.stdout.replace("\n", " ")
     assert "not-an-email" not in resumed.stdout + resumed.stderr  # reasons, never the values
 
-    accepted = [row for chunk in json.loads(state_file.read_text())["chunks"].values() for row in chunk["accepted"]]
+    done = resume.load(state_file)
+    assert done is not None
+    accepted = done.accepted()
     assert [row["row"] for row in accepted] == [1, 3, 4, 6, 7]
     assert len({row["lead_id"] for row in accepted}) == 5
     assert all(row["duplicate_of"] is None for row in accepted)  # no row reached intake twice

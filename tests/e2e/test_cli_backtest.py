@@ -12,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from leadrouter_cli import resume
 from tests.cli_runner import Ran, cli_env, run_cli
 from tests.e2e.conftest import CREDENTIALS, Stack
 from tests.support import eventually
@@ -55,8 +56,9 @@ async def test_a_draft_that_moves_badge_scans_shows_the_move_per_team_and_rep_wi
     scans.write_text(SCANS)
     imported = await leadrouter(stack, "import", str(scans))
     assert imported.code == 0, imported
-    state = json.loads((tmp_path / "scans.csv.import-state.json").read_text())
-    lead_ids = [row["lead_id"] for chunk in state["chunks"].values() for row in chunk["accepted"]]
+    state = resume.load(tmp_path / "scans.csv.import-state.jsonl")
+    assert state is not None
+    lead_ids = [row["lead_id"] for row in state.accepted()]
     async with httpx.AsyncClient(headers=ADMIN) as http:
         for lead_id in lead_ids:
             async def assigned(lead_id: str = lead_id) -> bool:

@@ -12,15 +12,28 @@ from leadrouter_cli.importing import chunk_result
 from leadrouter_cli.resume import ImportState, StateProblem
 
 
-def test_a_saved_state_comes_back_as_it_was_and_a_resume_continues_it(tmp_path: Path) -> None:
-    path = tmp_path / "scans.csv.import-state.json"
-    state = ImportState("abc", 500, {0: {"accepted": [{"row": 1, "lead_id": "l1", "duplicate_of": None}],
-                                         "rejected": [{"row": 2, "line": 3, "errors": []}]}})
-    resume.save(path, state)
+def test_a_recorded_state_comes_back_as_it_was_and_a_resume_continues_it(tmp_path: Path) -> None:
+    path = tmp_path / "scans.csv.import-state.jsonl"
+    state = ImportState("abc", 500)
+    resume.begin(path, state)
+    resume.record(path, state, 0, {"accepted": [{"row": 1, "lead_id": "l1", "duplicate_of": None}],
+                                   "rejected": [{"row": 2, "line": 3, "errors": []}]})
+    resume.record(path, state, 1, {"accepted": [], "rejected": []})
     loaded = resume.load(path)
-    assert loaded == state
+    assert loaded == state and sorted(state.chunks) == [0, 1]
     assert resume.start(loaded, file_sha256="abc", chunk_size=100, restart=False) is loaded  # keeps its size
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_last_line_cut_short_is_a_chunk_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "state.jsonl"
+    state = ImportState("abc", 2)
+    resume.begin(path, state)
+    resume.record(path, state, 0, {"accepted": [], "rejected": []})
+    with path.open("a") as file:
+        file.write('{"chunk": 1, "accepted": [{"row"')
+    loaded = resume.load(path)
+    assert loaded is not None and sorted(loaded.chunks) == [0]
 
 
 def test_restart_or_no_state_starts_afresh_and_a_changed_file_is_refused() -> None:
@@ -31,7 +44,12 @@ def test_restart_or_no_state_starts_afresh_and_a_changed_file_is_refused() -> No
         resume.start(stored, file_sha256="def", chunk_size=500, restart=False)
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"version": 99}', '{"version": 1, "chunks": 3}'])
+@pytest.mark.parametrize("content", [
+    "{not json",
+    '{"version": 99}',
+    '{"version": 1, "chunks": 3}',
+    '{"version": 1, "file_sha256": "a", "chunk_size": 2}\n{oops\n{"chunk": 1, "accepted": [], "rejected": []}',
+])
 def test_a_damaged_state_file_is_refused_with_what_to_do(tmp_path: Path, content: str) -> None:
     path = tmp_path / "state.json"
     path.write_text(content)
