@@ -26,21 +26,21 @@ STATE_STYLE = {"failed": "bold red", "pending": "yellow", "delivered": "green", 
 
 
 def deliveries_table(deliveries: list[dict[str, Any]]) -> Table:
+    """Ids, times, event and state kept whole (one copies ids for resend and --lead); the last error wraps."""
     table = Table(title=f"Deliveries ({len(deliveries)})", title_justify="left")
-    lead_width = min(40, max((len(str(d.get("lead_id") or "")) for d in deliveries), default=4))
-    for column in ("Id", "Created", "Lead", "Event", "Channel", "State", "Attempts", "Last status", "Last error",
-                   "Next attempt"):
-        # Ids are what one copies (for resend, --lead): kept whole; the last error gives way when space is short.
-        table.add_column(column, justify="right" if column in {"Id", "Attempts", "Last status"} else "left",
-                         min_width=lead_width if column == "Lead" else None,
-                         overflow="fold" if column in {"Id", "Lead"} else "ellipsis")
+    retrying = any(d.get("next_attempt_at") for d in deliveries)
+    columns = ["Id", "Created", "Lead", "Event", "Channel", "State", "Tries", "Status", "Last error"]
+    for column in columns + (["Next try"] if retrying else []):
+        table.add_column(column, justify="right" if column in {"Id", "Tries", "Status"} else "left",
+                         no_wrap=column != "Last error", overflow="fold" if column in {"Id", "Lead"} else "ellipsis",
+                         ratio=1 if column == "Last error" else None)
     for d in deliveries:
         state = str(d.get("state", ""))
         style = STATE_STYLE.get(state)
-        table.add_row(text(d.get("id")), timestamp(d.get("created_at")), text(d.get("lead_id")),
-                      text(d.get("event_type")), text(d.get("channel")),
-                      f"[{style}]{text(state)}[/]" if style else text(state), text(d.get("attempts")),
-                      text(d.get("last_status")), text(d.get("last_error")), timestamp(d.get("next_attempt_at")))
+        row = [text(d.get("id")), timestamp(d.get("created_at")), text(d.get("lead_id")), text(d.get("event_type")),
+               text(d.get("channel")), f"[{style}]{text(state)}[/]" if style else text(state), text(d.get("attempts")),
+               text(d.get("last_status")), text(d.get("last_error"))]
+        table.add_row(*row, *([timestamp(d.get("next_attempt_at"))] if retrying else []))
     return table
 
 
