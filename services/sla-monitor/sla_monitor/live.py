@@ -10,6 +10,7 @@ anyone else up or growing without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -118,11 +119,12 @@ def close_on_exit_signal(feed: LiveFeed) -> Callable[[], None]:
     responses (up to its graceful-shutdown timeout) before it stops the app, and a live stream never ends by
     itself. Wraps uvicorn's own handlers, which then run as before; returns the undo. Call from the lifespan."""
     loop = asyncio.get_running_loop()
-    wrapped: dict[signal.Signals, Any] = {}
+    wrapped: dict[signal.Signals, tuple[Any, Any]] = {}  # signal -> (uvicorn's handler, ours)
 
     def closing(handler: Any) -> Any:
         def handle(signum: int, frame: Any) -> None:
-            loop.call_soon_threadsafe(feed.close)
+            with contextlib.suppress(RuntimeError):  # the loop is already closed: nothing left to end
+                loop.call_soon_threadsafe(feed.close)
             handler(signum, frame)
         return handle
 
@@ -131,11 +133,12 @@ def close_on_exit_signal(feed: LiveFeed) -> Callable[[], None]:
         owner = getattr(handler, "__self__", None)
         in_main_thread = threading.current_thread() is threading.main_thread()
         if in_main_thread and type(owner).__module__.startswith("uvicorn"):
-            wrapped[signum] = handler
-            signal.signal(signum, closing(handler))
+            wrapped[signum] = (handler, closing(handler))
+            signal.signal(signum, wrapped[signum][1])
 
     def undo() -> None:
-        for signum, handler in wrapped.items():
-            signal.signal(signum, handler)
+        for signum, (handler, ours) in wrapped.items():
+            if signal.getsignal(signum) is ours:  # not replaced since (another server in this process)
+                signal.signal(signum, handler)
 
     return undo
