@@ -9,6 +9,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/services/intake:$(CURDIR)/services/rout
 	dlq-status dlq-replay fake-hubspot
 
 help:
+	@echo "make install        .venv with the dependencies and the leadrouter CLI (.venv/bin/leadrouter --help)"
 	@echo "make run            broker (unless KAFKA_BOOTSTRAP_SERVERS is set) + migrations + all services"
 	@echo "make run-broker     the embedded Kafka-compatible broker on 127.0.0.1:9092"
 	@echo "make run-intake | run-router | run-sla-monitor   one service in the foreground"
@@ -20,10 +21,12 @@ help:
 	@echo "make bench          benchmarks (reported, not asserted)"
 	@echo "make fake-hubspot   a local stand-in for HubSpot's API on 127.0.0.1:8090 (try the CRM write-back)"
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The `leadrouter` CLI (cli/leadrouter_cli) is installed editable, so .venv/bin/leadrouter runs this tree's code.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -63,7 +66,7 @@ test-unit: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy shared devstack services/intake/intake services/router/lead_router services/sla-monitor/sla_monitor
+	$(VENV)/bin/mypy shared devstack services/intake/intake services/router/lead_router services/sla-monitor/sla_monitor cli/leadrouter_cli
 
 DLQ_ENV := ADMIN_TOKEN=$${ADMIN_TOKEN:-dev-admin}
 INTAKE_DLQ_ENV := $(DLQ_ENV) INTAKE_API_KEYS=$${INTAKE_API_KEYS:-dev:dev-key} CRM_WEBHOOK_SECRET=$${CRM_WEBHOOK_SECRET:-dev-secret}

@@ -59,15 +59,19 @@ policies:
 
 
 def _setting(name: str, default: str) -> str:
-    return os.environ.get(name) or os.environ.get(f"BENCH_{name}") or default
+    """``NAME`` or ``BENCH_NAME`` from the environment; set but empty (``RATES=``) means empty, not the default."""
+    for key in (name, f"BENCH_{name}"):
+        if key in os.environ:
+            return os.environ[key]
+    return default
 
 
 def settings() -> dict[str, Any]:
-    alerts = int(_setting("ALERTS", "300"))
+    alerts = int(_setting("ALERTS", "300") or 0)
     alert_rate = float(_setting("ALERT_RATE", "100"))
     duration = float(_setting("SECONDS", "30"))
     database = _setting("DATABASE", "sqlite").lower()
-    history = int(_setting("HISTORY", "0"))
+    history = int(_setting("HISTORY", "0") or 0)
     if database not in ("sqlite", "postgres"):
         raise SystemExit(f"DATABASE={database!r} is not known; use DATABASE=sqlite (the default) or DATABASE=postgres.")
     return {
@@ -78,7 +82,7 @@ def settings() -> dict[str, Any]:
         "baseline_seconds": float(_setting("BASELINE_SECONDS", str(min(duration, 10.0)))),
         "database": database,
         #: Rows of the badge-scan CSV posted to /v1/leads/batch (0: no CSV phase).
-        "csv_rows": int(_setting("CSV", "5000")),
+        "csv_rows": int(_setting("CSV", "5000") or 0),
         #: Leads already stored in every service before each stack starts, and how many of them are still
         #: open (assignment untouched, clock running); ``benchmarks.load_history``.
         "history": history,

@@ -127,3 +127,21 @@ async def test_duplicates_within_a_batch_and_against_earlier_leads_are_marked(in
     assert rows[2]["duplicate_of"] == first["lead_id"]
     assert rows[3]["duplicate_of"] == rows[1]["lead_id"]
     assert rows[4]["duplicate_of"] == rows[1]["lead_id"]
+
+
+async def test_an_upload_sent_again_under_its_idempotency_key_gets_the_first_answer_and_stores_nothing_twice(
+        intake: Intake) -> None:
+    """A resumed import whose answer was lost sends its chunk again: same key, same answer, no second copy."""
+    body = csv_batch(3) + b"not-an-email,,,,,,,badge_scan,,\n"
+    key = {**CSV, "Idempotency-Key": "import-abc-chunk-0"}
+    first = await intake.http.post("/v1/leads/batch", content=body, headers=key)
+    again = await intake.http.post("/v1/leads/batch", content=body, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert len(first.json()["accepted"]) == 3 and [r["row"] for r in first.json()["rejected"]] == [4]
+    assert await count_rows(intake, tables.leads) == 3
+    other = await intake.http.post("/v1/leads/batch", content=csv_batch(2), headers=key)
+    assert other.status_code == 409
+    assert await count_rows(intake, tables.leads) == 3
+    unkeyed = await intake.http.post("/v1/leads/batch", content=body, headers=CSV)  # no key: stored again
+    assert unkeyed.status_code == 200 and await count_rows(intake, tables.leads) == 6

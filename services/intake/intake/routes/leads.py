@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import idempotency
 from intake.bodies import BadBody, batch_rows, lead_payload
@@ -107,11 +108,13 @@ async def post_lead(request: Request, client: ApiClient, session: SessionDep, se
 
 
 @router.post("/batch", response_model=BatchAnswer, openapi_extra=_BATCH_BODY,
-             responses={401: {}, 413: {}, 415: {}, 422: {}})
+             responses={401: {}, 409: {}, 413: {}, 415: {}, 422: {}})
 async def post_batch(request: Request, client: ApiClient, session: SessionDep, settings: SettingsDep,
-                     clock: ClockDep) -> Any:
+                     clock: ClockDep,
+                     idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> Any:
     """Accept a badge-scanner or list upload; each row is accepted or rejected whole, and the batch is stored
-    whole or not at all."""
+    whole or not at all. With an ``Idempotency-Key`` the same upload sent again (a resumed import whose answer
+    was lost) gets the first answer and stores nothing twice; another body under that key is a 409."""
     body = await request.body()
     now = clock.now()
     try:
@@ -122,6 +125,9 @@ async def post_batch(request: Request, client: ApiClient, session: SessionDep, s
             context=_validation_context(settings, now))
     except BadBody as exc:
         return _bad_body(exc)
+    if idempotency_key:
+        return await _post_batch_once(request, session, client=client, key=idempotency_key, body=body,
+                                      valid=valid, rejected=rejected, now=now, settings=settings)
     async with session.begin():
         results = await accept_leads(session, [fields for _, fields in valid], submitted_by=client, now=now,
                                      duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
@@ -135,10 +141,46 @@ async def post_batch(request: Request, client: ApiClient, session: SessionDep, s
     return Response(answer, media_type="application/json")
 
 
-def _batch_answer(rows: list[int], results: list[AcceptedLead], rejected: list[dict[str, Any]]) -> bytes:
+async def _post_batch_once(request: Request, session: AsyncSession, *, client: str, key: str, body: bytes,
+                           valid: list[tuple[int, LeadFields]], rejected: list[dict[str, Any]], now: datetime,
+                           settings: IntakeSettings) -> JSONResponse:
+    """The batch under an idempotency key: its leads and the answer are stored in one transaction."""
+    fingerprint = idempotency.request_fingerprint(request.headers.get("content-type", ""), body)
+    try:
+        async with session.begin():
+            stored = await idempotency.stored_answer(session, client=client, key=key, fingerprint=fingerprint)
+            if stored is not None:
+                return JSONResponse(stored.body, status_code=stored.status_code)
+            results = await accept_leads(session, [fields for _, fields in valid], submitted_by=client, now=now,
+                                         duplicate_lookback=timedelta(days=settings.duplicate_lookback_days))
+            answer = _batch_answer_of([number for number, _ in valid], results, rejected)
+            await idempotency.remember_answer(session, client=client, key=key, fingerprint=fingerprint, now=now,
+                                              answer=idempotency.StoredAnswer(200, answer))
+    except idempotency.IdempotencyConflict as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except IntegrityError:  # a concurrent request with the same key won the race: answer what it stored
+        async with request.app.state.session_factory() as retry:
+            stored = await idempotency.stored_answer(retry, client=client, key=key, fingerprint=fingerprint)
+        if stored is None:
+            raise
+        return JSONResponse(stored.body, status_code=stored.status_code)
+    if results:
+        request.app.state.relay.notify()
+    for source, count in Counter(source_label(fields.source) for _, fields in valid).items():
+        LEADS_ACCEPTED.labels(source=source).inc(count)
+    LEADS_REJECTED.inc(len(rejected))
+    return JSONResponse(answer)
+
+
+def _batch_answer_of(rows: list[int], results: list[AcceptedLead], rejected: list[dict[str, Any]],
+                     ) -> dict[str, Any]:
     accepted = [{"row": number, "lead_id": result.lead_id, "duplicate_of": result.duplicate_of}
                 for number, result in zip(rows, results, strict=True)]
-    return json.dumps({"accepted": accepted, "rejected": rejected}).encode()
+    return {"accepted": accepted, "rejected": rejected}
+
+
+def _batch_answer(rows: list[int], results: list[AcceptedLead], rejected: list[dict[str, Any]]) -> bytes:
+    return json.dumps(_batch_answer_of(rows, results, rejected)).encode()
 
 
 def _validation_context(settings: IntakeSettings, now: datetime) -> dict[str, Any]:

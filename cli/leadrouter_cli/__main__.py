@@ -1,0 +1,3 @@
+from leadrouter_cli.main import run
+
+run()
