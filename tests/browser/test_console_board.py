@@ -38,6 +38,8 @@ HOT_IN_EIGHT_SECONDS = """policies:
 LEADS = {
     "hot": {"company": "Fintastic", "country": "US", "industry": "fintech", "employees": 1200,
             "source": "web_form", "intent": "demo_request", "campaign": "q4-demo"},
+    "hot-later": {"company": "Ledgerly", "country": "CA", "industry": "banking", "employees": 900,
+                  "source": "web_form", "intent": "pricing", "campaign": "q4-pricing"},
     "warm-de": {"company": "Bauhaus Analytics", "country": "DE", "industry": "software", "employees": 300,
                 "source": "webinar", "intent": "content_download", "campaign": "eu-webinar"},
     "warm-gb": {"company": "Thames & Co <b>", "country": "GB", "industry": "retail", "employees": 80,
@@ -150,6 +152,8 @@ def test_a_clock_counts_down_and_breaches_on_the_board_and_its_failed_webhook_is
                            "return e && e.textContent !== before; }",
                            arg=[f'tr[data-lead-id="{hot}"] .countdown', first])
     assert countdown.inner_text() != first  # it counts down by itself
+    later = _post_lead(stack, "hot-later")  # in its warning window when the first one breaches
+    expect(page.locator(f'tr[data-lead-id="{later}"]')).to_be_visible(timeout=20_000)
     # the most urgent first: the hot clock is above both warm ones
     order = page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.leadId)")
     assert order.index(hot) < min(order.index(w) for w in warm)
@@ -158,7 +162,7 @@ def test_a_clock_counts_down_and_breaches_on_the_board_and_its_failed_webhook_is
     breached_selector = f'tr[data-lead-id="{hot}"][data-state="breached"]'
     shown_ms = _appeared_at(page, breached_selector, timeout_ms=20_000)
     expect(page.locator(breached_selector)).to_have_class(re.compile(r"\bbreached\b"))
-    expect(page.locator('[data-count="breached"]')).to_have_text("1")
+    expect(page.locator('[data-count="breached"]')).not_to_have_text("0")
     screenshot(page, "board")
 
     breach = _breach_event(stack.bootstrap, hot)
@@ -185,4 +189,4 @@ def test_a_clock_counts_down_and_breaches_on_the_board_and_its_failed_webhook_is
     failed.get_by_role("button", name="Resend").click()
     expect(page.locator(f'#{delivery_id}[data-state="delivered"]')).to_be_visible(timeout=15_000)
     screenshot(page, "plumbing")
-    assert len(receiver.event_ids) == 2 and receiver.event_ids[0] == receiver.event_ids[1]  # same event, again
+    assert receiver.event_ids.count(breach.id) == 2  # the same event, sent again

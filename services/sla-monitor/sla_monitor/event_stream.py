@@ -39,6 +39,8 @@ async def event_messages(feed: LiveFeed, *, keepalive: float = KEEPALIVE_SECONDS
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue
+            if event is None:
+                return  # the server is stopping
             if subscription.dropped:
                 yield f": {subscription.dropped} event(s) dropped: this client read too slowly\n\n"
                 subscription.dropped = 0

@@ -10,6 +10,9 @@ anyone else up or growing without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -22,7 +25,8 @@ class Subscription:
     """One reader of the events: a bounded queue, and whether events were dropped because it was full."""
 
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=size)
+        #: Events; ``None`` once the feed closed (the server is stopping).
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=size)
         self.dropped = 0
 
     def offer(self, event: dict[str, Any]) -> None:
@@ -31,9 +35,16 @@ class Subscription:
         except asyncio.QueueFull:
             self.dropped += 1
 
+    def close(self) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(None)
+
 
 class LiveFeed:
     def __init__(self, *, queue_size: int = 1000) -> None:
+        self.closed = False
         self.board_version = 0
         self._board_changed = asyncio.Event()
         self.board_watchers = 0
@@ -43,6 +54,14 @@ class LiveFeed:
         self.on_first_subscriber: Callable[[], None] | None = None
         #: Set while the event tail reads from the current end of the topics (what is published now is seen).
         self.tail_ready = asyncio.Event()
+
+    def close(self) -> None:
+        """The server is stopping: every stream ends now (a live stream never ends by itself, and the server
+        waits for open responses before it stops)."""
+        self.closed = True
+        for subscription in self._subscriptions:
+            subscription.close()
+        self.board_changed()
 
     # ---- the board ----------------------------------------------------------------------------------------
 
@@ -93,3 +112,33 @@ class LiveFeed:
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+
+
+def close_on_exit_signal(feed: LiveFeed) -> Callable[[], None]:
+    """When uvicorn is told to stop (SIGINT, SIGTERM), end the live streams first: uvicorn waits for open
+    responses (up to its graceful-shutdown timeout) before it stops the app, and a live stream never ends by
+    itself. Wraps uvicorn's own handlers, which then run as before; returns the undo. Call from the lifespan."""
+    loop = asyncio.get_running_loop()
+    wrapped: dict[signal.Signals, tuple[Any, Any]] = {}  # signal -> (uvicorn's handler, ours)
+
+    def closing(handler: Any) -> Any:
+        def handle(signum: int, frame: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed: nothing left to end
+                loop.call_soon_threadsafe(feed.close)
+            handler(signum, frame)
+        return handle
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        owner = getattr(handler, "__self__", None)
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread and type(owner).__module__.startswith("uvicorn"):
+            wrapped[signum] = (handler, closing(handler))
+            signal.signal(signum, wrapped[signum][1])
+
+    def undo() -> None:
+        for signum, (handler, ours) in wrapped.items():
+            if signal.getsignal(signum) is ours:  # not replaced since (another server in this process)
+                signal.signal(signum, handler)
+
+    return undo

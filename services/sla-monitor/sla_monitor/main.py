@@ -36,7 +36,7 @@ from sla_monitor.domain.policies import PolicySet, parse_policies
 from sla_monitor.event_stream import router as event_stream_router
 from sla_monitor.event_tail import EventTail
 from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
-from sla_monitor.live import LiveFeed
+from sla_monitor.live import LiveFeed, close_on_exit_signal
 from sla_monitor.metrics import OWNED_PARTITIONS
 from sla_monitor.prediction_routes import router as prediction_router
 from sla_monitor.routes import router as api_router
@@ -170,9 +170,12 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
         await publisher.start()
         supervisor.start()
         log.info("sla.started", port=settings.sla_monitor_port)
+        restore_signals = close_on_exit_signal(feed)
         try:
             yield
         finally:
+            restore_signals()
+            feed.close()
             await supervisor.stop()
             await http.aclose()
             await crm_http.aclose()

@@ -127,3 +127,4 @@ async def test_plumbing_buttons_need_the_csrf_token(console: Console) -> None:
     answer = await console.browser.post("/ops/plumbing/deliveries/12345/resend",
                                         headers={"X-CSRF-Token": console.csrf, "HX-Request": "true"})
     assert "No delivery 12345" in answer.text
+

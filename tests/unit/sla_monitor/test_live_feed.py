@@ -61,3 +61,26 @@ def test_an_event_on_the_stream_has_no_contact_block_and_is_one_sse_message() ->
     assert message.startswith("id: evt-1\nevent: lead.assigned\ndata: {") and message.endswith("}\n\n")
     assert message.count("\n") == 4  # a newline in the data is escaped inside the one JSON line
     assert sse_message({"id": "a\nb", "type": "t\r"})[:20] == "id: a b\nevent: t \nda"
+
+
+async def test_closing_the_feed_ends_every_stream() -> None:
+    from sla_monitor.console.board import board_changes
+    from sla_monitor.event_stream import event_messages
+
+    feed = LiveFeed(queue_size=2)
+    feed.tail_ready.set()
+    board = board_changes(feed, keepalive=30)
+    events = event_messages(feed, keepalive=30)
+    assert await anext(board) == "retry: 2000\n\n"
+    assert (await anext(events)).startswith(": following")
+    feed.publish({"id": "1", "type": "activity.recorded"})  # sent before the stream ends
+    pending_board = asyncio.ensure_future(anext(board))
+    feed.close()
+    assert [message async for message in events] == [sse_message({"id": "1", "type": "activity.recorded"})]
+    try:
+        await pending_board
+    except StopAsyncIteration:
+        pass
+    else:
+        raise AssertionError("the board stream went on after the feed closed")
+    assert feed.board_watchers == 0 and feed.subscribers == 0

@@ -1,5 +1,12 @@
 """The ops console, served under ``/ops/``: server-rendered pages (Jinja2, htmx, Server-Sent Events) with a
-session of their own (signed in with the admin token), not behind the API's bearer gate."""
+session of their own (signed in with the admin token), not behind the API's bearer gate.
+
+A page is one module with an ``APIRouter`` included below. Its GET routes take ``auth.SessionDep`` (a signed-in
+operator, else a redirect to sign-in), its other routes ``auth.CsrfDep`` (that, plus the CSRF token that
+``base.html`` makes htmx send and every form carries as ``csrf_token``); it renders with
+``pages.render(request, "its.html", context, session=..., active="its-nav-key")`` (a partial for htmx with
+``pages.templates.TemplateResponse``), and calls the router or intake through ``upstream.UpstreamDep``, showing
+an ``UpstreamFailed``'s message instead of failing. No inline script or style: the CSP forbids them."""
 
 from __future__ import annotations
 

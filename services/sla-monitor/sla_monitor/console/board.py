@@ -77,8 +77,10 @@ async def board_changes(feed: LiveFeed, *, keepalive: float = KEEPALIVE_SECONDS)
     with feed.watching_board():
         seen = feed.board_version
         yield "retry: 2000\n\n"
-        while True:
+        while not feed.closed:
             version = await feed.wait_board(seen, timeout=keepalive)
+            if feed.closed:
+                return  # the server is stopping
             if version == seen:
                 yield ": keepalive\n\n"
                 continue

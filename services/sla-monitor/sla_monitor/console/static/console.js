@@ -26,7 +26,7 @@
       var row = cell.closest("tr");
       var warnAt = row && Date.parse(row.getAttribute("data-warn-at") || "");
       if (row && !isNaN(warnAt) && now >= warnAt && !row.classList.contains("breached")) row.classList.add("warning");
-      if (left >= 0) {
+      if (left >= 0 && !(row && row.classList.contains("breached"))) {
         cell.textContent = format(left);
       } else {
         cell.textContent = "overdue " + format(left);
