@@ -1,14 +1,14 @@
 """index leads by received_at (backtests read the last days' leads in received order)
 
 Revision ID: 0006_leads_received_at_index
-Revises: 0002_outbox_lease_marks
+Revises: 0003_rep_open_leads
 Create Date: 2026-11-27
 """
 from alembic import op
 
 
 revision = '0006_leads_received_at_index'
-down_revision = '0002_outbox_lease_marks'
+down_revision = '0003_rep_open_leads'
 branch_labels = None
 depends_on = None
 
