@@ -115,6 +115,8 @@ def test_a_backtest_shows_how_a_draft_would_spread_real_leads(page: Page, consol
         _answer_within_a_second(console_stack, lead_id)
     sign_in(page, console_stack, "/ops/routing")
     _edit(page, FINTECH_RULE_TEAM, "  team: inbound-desk\n  urgency: hot")
+    # The editor is checked 400 ms after typing: wait for it, so no request is left in flight when the test ends.
+    expect(page.locator("#validation")).to_contain_text("Valid")
     page.get_by_label("Days to replay").fill("7")
     page.get_by_role("button", name="Run backtest").click()
     result = page.locator("#backtest-result")
