@@ -141,11 +141,17 @@ def _units(env: dict[str, str]) -> list[Unit]:
     return units
 
 
+def _console_line(env: dict[str, str]) -> str:
+    port = env.get(SERVICES["sla-monitor"].port_env) or SERVICES["sla-monitor"].port
+    return f"ops console: http://127.0.0.1:{port}/ops/ (sign in with ADMIN_TOKEN)"
+
+
 @app.command()
 def run() -> None:
     """Broker (unless KAFKA_BOOTSTRAP_SERVERS is set), migrations, and all three services, kept running."""
     env = child_env()
     _announce_credentials(env, with_dev_defaults(env))  # at once, not only when everything is up
+    console.print(_console_line(env))
     stop = False
 
     def _on_signal(_signum: int, _frame: object) -> None:
@@ -158,6 +164,7 @@ def run() -> None:
     def ready() -> None:
         for svc in SERVICES.values():
             console.print(f"  {svc.name:<12} http://127.0.0.1:{env.get(svc.port_env) or svc.port}/docs")
+        console.print("  " + _console_line(env))
         console.print("Ready. A service that dies is restarted; Ctrl-C stops everything.")
 
     supervisor = Supervisor(_units(env), console, on_ready=ready)
