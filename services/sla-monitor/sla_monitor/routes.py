@@ -19,7 +19,7 @@ from sla_monitor import delivery_log, tables
 from sla_monitor.delivery_log import delivery_view
 from sla_monitor.domain.policies import InvalidPolicies
 from sla_monitor.domain.reports import COLUMNS, speed_to_lead
-from sla_monitor.domain.series import SERIES_COLUMNS, Bucket, TooManyPoints, default_from, series, series_rows
+from sla_monitor.domain.series import SERIES_COLUMNS, BadWindow, Bucket, series, series_rows, window
 from sla_monitor.escaping import csv_document
 from sla_monitor.report_store import GroupBy, clock_facts
 from sla_monitor.ssrf import UnsafeTarget, check_target
@@ -234,15 +234,12 @@ async def speed_to_lead_series(
     within the SLA, and touches per lead. ``to`` defaults to now and ``from`` to 30 days (12 weeks) before.
     Every bucket of the window has a point (figures null when empty). ``format=csv`` (or ``Accept: text/csv``)
     gives one CSV row per group and bucket."""
-    end = to or clock.now()
-    start = from_ or default_from(end, bucket)
-    if start >= end:
-        return unprocessable([{"field": "from", "message": "from must be earlier than to."}])
     try:
-        groups = series(await clock_facts(session, group_by=group_by, from_=start, to=end),
-                        start=start, end=end, bucket=bucket)
-    except TooManyPoints as exc:
+        start, end = window(from_, to, bucket, now=clock.now())
+    except BadWindow as exc:
         return unprocessable([{"field": "from", "message": str(exc)}])
+    groups = series(await clock_facts(session, group_by=group_by, from_=start, to=end),
+                    start=start, end=end, bucket=bucket)
     if _wants_csv(request, format_):
         filename = f"speed-to-lead-{group_by}-{bucket}.csv"
         return Response(csv_document(SERIES_COLUMNS, series_rows(groups)), media_type="text/csv",

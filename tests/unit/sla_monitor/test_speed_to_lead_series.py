@@ -9,7 +9,7 @@ import pytest
 from sla_monitor.domain.reports import ClockFacts
 from sla_monitor.domain.series import (
     MAX_POINTS,
-    TooManyPoints,
+    BadWindow,
     bucket_start,
     bucket_starts,
     default_from,
@@ -17,6 +17,7 @@ from sla_monitor.domain.series import (
     series_rows,
     summaries,
     summary,
+    window,
 )
 
 WED = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)  # a Wednesday
@@ -42,8 +43,14 @@ def test_the_default_window_is_30_days_or_12_weeks_of_whole_buckets() -> None:
 
 def test_a_window_with_too_many_points_is_refused() -> None:
     assert len(bucket_starts(WED - timedelta(days=MAX_POINTS - 1), WED, "day")) == MAX_POINTS
-    with pytest.raises(TooManyPoints, match="bucket=week"):
+    with pytest.raises(BadWindow, match="bucket=week"):
         bucket_starts(WED - timedelta(days=MAX_POINTS), WED, "day")
+
+
+def test_the_window_defaults_to_now_and_must_not_be_empty() -> None:
+    assert window(None, None, "day", now=WED) == (datetime(2026, 10, 27, tzinfo=UTC), WED)
+    with pytest.raises(BadWindow, match="from must be earlier than to"):
+        window(WED, WED, "day", now=WED)
 
 
 def test_within_sla_counts_only_decided_clocks_and_empty_figures_are_none() -> None:

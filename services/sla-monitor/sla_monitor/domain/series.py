@@ -19,8 +19,9 @@ DEFAULT_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=12)}
 _STEP = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
 
 
-class TooManyPoints(ValueError):
-    """A window with more buckets than ``MAX_POINTS``."""
+class BadWindow(ValueError):
+    """A window that cannot be charted: empty, reversed, or with more buckets than ``MAX_POINTS``."""
+
 
 
 def bucket_start(moment: datetime, bucket: Bucket) -> datetime:
@@ -34,12 +35,24 @@ def default_from(to: datetime, bucket: Bucket) -> datetime:
     return bucket_start(to - DEFAULT_SPAN[bucket] + _STEP[bucket], bucket)
 
 
+def window(from_: datetime | None, to: datetime | None, bucket: Bucket, *,
+           now: datetime) -> tuple[datetime, datetime]:
+    """The window ``[start, end)`` to chart: ``to`` defaults to ``now``, ``from`` to ``default_from``;
+    ``BadWindow`` (a sentence about ``from``) when it is empty or too long for one series."""
+    end = to or now
+    start = from_ or default_from(end, bucket)
+    if start >= end:
+        raise BadWindow("from must be earlier than to.")
+    bucket_starts(start, end, bucket)
+    return start, end
+
+
 def bucket_starts(start: datetime, end: datetime, bucket: Bucket) -> list[datetime]:
-    """The starts of every bucket that overlaps ``[start, end)``; ``TooManyPoints`` past ``MAX_POINTS``."""
+    """The starts of every bucket that overlaps ``[start, end)``; ``BadWindow`` past ``MAX_POINTS``."""
     first = bucket_start(start, bucket)
     count = -(-(end - first) // _STEP[bucket]) if end > first else 0
     if count > MAX_POINTS:
-        raise TooManyPoints(f"{count} {bucket}s between from and to; at most {MAX_POINTS} fit in one series, "
+        raise BadWindow(f"{count} {bucket}s between from and to; at most {MAX_POINTS} fit in one series, "
                             f"so narrow the window or use bucket=week.")
     return [first + i * _STEP[bucket] for i in range(count)]
 
