@@ -158,6 +158,8 @@ def run() -> None:
     def ready() -> None:
         for svc in SERVICES.values():
             console.print(f"  {svc.name:<12} http://127.0.0.1:{env.get(svc.port_env) or svc.port}/docs")
+        sla_port = env.get(SERVICES["sla-monitor"].port_env) or SERVICES["sla-monitor"].port
+        console.print(f"  ops console: http://127.0.0.1:{sla_port}/ops/ (sign in with ADMIN_TOKEN)")
         console.print("Ready. A service that dies is restarted; Ctrl-C stops everything.")
 
     supervisor = Supervisor(_units(env), console, on_ready=ready)

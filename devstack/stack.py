@@ -86,6 +86,9 @@ def with_dev_defaults(env: dict[str, str]) -> list[str]:
             env[name] = value
             filled.append(name)
     env.setdefault("ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")
+    # The sla-monitor's ops console calls the router's and intake's APIs where they listen here.
+    for variable, name in (("ROUTER_URL", "router"), ("INTAKE_URL", "intake")):
+        env.setdefault(variable, f"http://127.0.0.1:{env.get(SERVICES[name].port_env) or SERVICES[name].port}")
     # Assignment messages link to the lead where this intake serves it.
     env.setdefault("LEAD_URL_TEMPLATE", env["INTAKE_PUBLIC_URL"].rstrip("/") + "/v1/leads/{lead_id}")
     return filled

@@ -77,6 +77,10 @@ def running_stack(tmp_path: Path, database_urls: dict[str, str],
             env[service.port_env] = str(port)
             urls[service.name] = f"http://127.0.0.1:{port}"
             migrate(service, env)
+        # The sla-monitor's ops console calls the router's and intake's APIs.
+        for variable, service_name in (("ROUTER_URL", "router"), ("INTAKE_URL", "intake")):
+            if variable not in (extra_env or {}):
+                env[variable] = urls[service_name]
         for service in SERVICES.values():
             log = tmp_path / f"{service.name}.log"
             with open(log, "wb") as out:

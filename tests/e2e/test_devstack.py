@@ -78,6 +78,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_every_process(kafka_bootstr
     assert "ADMIN_TOKEN=dev-admin" in text and "INTAKE_API_KEYS=dev:dev-key" in text
     assert "CRM_WEBHOOK_SECRET=dev-secret" in text
     assert "HUBSPOT_CLIENT_SECRET=dev-hubspot-secret" in text and "TYPEFORM_SECRET=dev-typeform" in text
+    assert f"ops console: http://127.0.0.1:{env[SERVICES['sla-monitor'].port_env]}/ops/" in text
     assert supervisor.returncode == 0
     assert _processes_with_marker(marker) == []
 

@@ -27,6 +27,8 @@ from sla_monitor.channels.email import EmailChannel
 from sla_monitor.channels.hubspot import HubSpotChannel
 from sla_monitor.channels.salesforce import SalesforceChannel
 from sla_monitor.channels.webhook import WebhookChannel
+from sla_monitor.console import install_console
+from sla_monitor.console.upstream import Upstream
 from sla_monitor.delivery import DeliveryWorker
 from sla_monitor.domain.policies import PolicySet, parse_policies
 from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
@@ -103,6 +105,10 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     # CRM APIs are configured by the operator, not by API callers: no SSRF guard, so a local fake works.
     crm_http = httpx.AsyncClient(follow_redirects=False)
     channels, builtin = delivery_channels(settings, clock=clock, http=http, crm_http=crm_http)
+    assert settings.admin_token is not None
+    upstream = Upstream(router_url=settings.router_url, intake_url=settings.intake_url,
+                        admin_token=settings.admin_token.get_secret_value(),
+                        timeout=settings.console_upstream_timeout_seconds)
     delivery = DeliveryWorker(session_factory=session_factory, settings=settings, clock=clock, channels=channels,
                               after_change=relay.notify)
 
@@ -155,19 +161,21 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
             await supervisor.stop()
             await http.aclose()
             await crm_http.aclose()
+            await upstream.aclose()
             await publisher.stop()
             await engine.dispose()
             log.info("sla.stopped")
 
-    assert settings.admin_token is not None
     app = service_app(title="leadrouter sla-monitor", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
                       supervisor=supervisor, settings=settings, session_factory=session_factory, policies=policies,
-                      clock=clock, ticker=ticker, consumer=consumer)
+                      clock=clock, ticker=ticker, consumer=consumer, upstream=upstream)
     admin = [Depends(bearer_token_dependency(settings.admin_tokens))]
     app.include_router(api_router, dependencies=admin)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
+    # The console has its own session (signed in with the admin token), so it is outside the bearer gate (/v1/).
+    install_console(app, settings)
     body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
     guard(app, refuse=admin_gate(settings.admin_tokens),
           limit_for=lambda path: document_limit if path == DOCUMENT_PATH else body_limit)

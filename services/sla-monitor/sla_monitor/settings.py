@@ -115,6 +115,14 @@ class SlaMonitorSettings(ServiceSettings):
     #: Total deadline of one batch of emails over one SMTP connection: connect, login and every message.
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
+    #: The router's and intake's HTTP APIs, which the ops console (``/ops/``) calls with the admin token.
+    router_url: Annotated[str, AfterValidator(_http_url)] = "http://127.0.0.1:8001"
+    intake_url: Annotated[str, AfterValidator(_http_url)] = "http://127.0.0.1:8000"
+    #: How long an ops console sign-in lasts.
+    console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    #: Total deadline of one ops console call to the router's or intake's API.
+    console_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
     @property
     def smtp_server(self) -> SmtpServer | None:
         return parse_smtp_url(self.smtp_url.get_secret_value()) if self.smtp_url is not None else None

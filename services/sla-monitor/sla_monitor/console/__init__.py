@@ -1,0 +1,29 @@
+"""The ops console, served under ``/ops/``: server-rendered pages (Jinja2, htmx, Server-Sent Events) with a
+session of their own (signed in with the admin token), not behind the API's bearer gate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.staticfiles import StaticFiles
+
+from sla_monitor.console import auth, board
+from sla_monitor.console.headers import ConsoleHeaders
+from sla_monitor.console.pages import STATIC
+from sla_monitor.settings import SlaMonitorSettings
+
+
+def console_router(settings: SlaMonitorSettings) -> APIRouter:
+    """Every console page under ``/ops`` (each page module adds one ``include_router`` line here)."""
+    router = APIRouter(prefix="/ops", include_in_schema=False)
+    router.include_router(auth.router)
+    router.include_router(board.router)
+    return router
+
+
+def install_console(app: FastAPI, settings: SlaMonitorSettings) -> None:
+    """Serve the console on ``app``: its pages, its static files under ``/ops/static`` (mounted on the app:
+    FastAPI does not carry a mount through ``include_router``), and its security headers (CSP etc.) on every
+    ``/ops`` response."""
+    app.include_router(console_router(settings))
+    app.mount("/ops/static", StaticFiles(directory=STATIC), name="console-static")
+    app.add_middleware(ConsoleHeaders)  # type: ignore[arg-type]
