@@ -8,13 +8,21 @@
   var COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#1b1f24", "#7f3c8d"];
   var DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
 
+  function trimmed(value, digits) {
+    return String(Number(value.toFixed(digits)));  // 2 not 2.0, 1.5 stays 1.5
+  }
+
   function duration(seconds) {
     if (seconds == null) return "–";
-    if (seconds < 90) return Math.round(seconds) + " s";
-    if (seconds < 5400) return (seconds / 60).toFixed(seconds < 600 ? 1 : 0) + " min";
-    if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h";
-    return (seconds / 86400).toFixed(1) + " d";
+    if (seconds < 90) return trimmed(seconds, 0) + " s";
+    if (seconds < 3600) return trimmed(seconds / 60, seconds < 600 ? 1 : 0) + " min";
+    if (seconds < 172800) return trimmed(seconds / 3600, 1) + " h";
+    return trimmed(seconds / 86400, 1) + " d";
   }
+
+  // Axis steps for durations: whole seconds, minutes, hours and days, so ticks read 30 min, 1 h, 2 h.
+  var DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+                        86400, 172800, 432000, 604800];
 
   var FORMATS = {
     seconds: duration,
@@ -46,7 +54,8 @@
     host.setAttribute("aria-hidden", "true"); // the table below says the same to assistive technology
     before.parentNode.insertBefore(host, before);
     var parsed = readTable(table);
-    var format = FORMATS[table.getAttribute("data-unit")] || FORMATS.number;
+    var unit = table.getAttribute("data-unit");
+    var format = FORMATS[unit] || FORMATS.number;
     var series = [{ label: "Start (UTC)" }].concat(parsed.groups.map(function (group, i) {
       return {
         label: group,
@@ -58,6 +67,9 @@
         value: function (u, v) { return format(v); }
       };
     }));
+    var yAxis = { stroke: "#1b1f24", grid: { stroke: "#e3e7ec" }, size: 64,
+                  values: function (u, vals) { return vals.map(format); } };
+    if (unit === "seconds") yAxis.incrs = DURATION_STEPS;
     var options = {
       width: Math.max(320, host.clientWidth || figure.clientWidth || 600),
       height: 240,
@@ -66,8 +78,7 @@
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
       axes: [
         { stroke: "#1b1f24", grid: { stroke: "#e3e7ec" } },
-        { stroke: "#1b1f24", grid: { stroke: "#e3e7ec" }, size: 64,
-          values: function (u, vals) { return vals.map(format); } }
+        yAxis
       ],
       legend: { live: true }
     };
