@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -208,6 +208,15 @@ ReportFrom = Annotated[AwareDatetime | None, Query(alias="from", description=WIT
 ReportTo = Annotated[AwareDatetime | None, Query(description=WITH_OFFSET)]
 
 
+def _fits_in_utc(moment: datetime) -> bool:
+    """Whether ``moment`` has a UTC equivalent (0001-01-01T00:00+05:00 has none, and the database query would fail)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def _wants_csv(request: Request, format_: str | None) -> bool:
     return format_ == "csv" or (format_ is None and "text/csv" in request.headers.get("accept", ""))
 
@@ -216,6 +225,10 @@ def _wants_csv(request: Request, format_: str | None) -> bool:
 async def speed_to_lead_report(request: Request, session: SessionDep, from_: ReportFrom = None, to: ReportTo = None,
                                group_by: ReportGroupBy = "team") -> Any:
     """First-response clocks started in ``[from, to)``, grouped; ``Accept: text/csv`` gives CSV."""
+    off_calendar = [{"field": field, "message": f"{field} must lie between the years 1 and 9999 in UTC."}
+                    for field, bound in (("from", from_), ("to", to)) if bound is not None and not _fits_in_utc(bound)]
+    if off_calendar:
+        return unprocessable(off_calendar)
     report = speed_to_lead(await clock_facts(session, group_by=group_by, from_=from_, to=to))
     if "text/csv" in request.headers.get("accept", ""):
         return Response(csv_document(COLUMNS, report), media_type="text/csv")

@@ -68,6 +68,7 @@ async def test_bad_windows_are_a_422_naming_the_parameter(monitor: Monitor) -> N
     for params, field in (({"from": "2026-11-01T00:00:00"}, "query.from"),
                           ({"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}, "from"),
                           ({"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
+                          ({"from": "0001-01-01T00:00:00+05:00"}, "from"), ({"to": "0001-01-01T00:00:00Z"}, "from"),
                           ({"bucket": "month"}, "query.bucket"), ({"group_by": "industry"}, "query.group_by")):
         answer = await monitor.http.get(SERIES, params=params)
         assert answer.status_code == 422, (params, answer.text)
@@ -75,3 +76,10 @@ async def test_bad_windows_are_a_422_naming_the_parameter(monitor: Monitor) -> N
     wide = await monitor.http.get(SERIES, params={"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z",
                                                   "bucket": "week"})
     assert wide.status_code == 200 and wide.json()["series"] == []
+
+
+async def test_report_bounds_off_the_calendar_in_utc_are_a_422_naming_them(monitor: Monitor) -> None:
+    for name in ("from", "to"):
+        answer = await monitor.http.get("/v1/reports/speed-to-lead", params={name: "0001-01-01T00:00:00+05:00"})
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == [name]

@@ -22,6 +22,10 @@ def test_form_dates_are_whole_utc_days_with_the_last_one_included() -> None:
     assert bad.value.field == "from"
     with pytest.raises(FormError, match="earlier than to"):
         read_window("2026-11-05", "2026-11-01", "day", now=NOW)
+    with pytest.raises(FormError, match="before 9999-12-31"):
+        read_window("9999-12-01", "9999-12-31", "day", now=NOW)
+    with pytest.raises(FormError, match="between the years 1 and 9999"):
+        read_window(None, "0001-01-01", "day", now=NOW)
 
 
 def test_each_metric_gets_a_table_with_a_row_per_bucket_and_a_column_per_group() -> None:

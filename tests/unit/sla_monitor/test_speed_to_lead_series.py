@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -51,6 +51,15 @@ def test_the_window_defaults_to_now_and_must_not_be_empty() -> None:
     assert window(None, None, "day", now=WED) == (datetime(2026, 10, 27, tzinfo=UTC), WED)
     with pytest.raises(BadWindow, match="from must be earlier than to"):
         window(WED, WED, "day", now=WED)
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (None, datetime(1, 1, 1, tzinfo=UTC)),  # the default 30 days before would be before year 1
+    (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), None),  # in UTC, before year 1
+])
+def test_a_window_off_the_calendar_is_refused_not_an_overflow(start: datetime | None, end: datetime | None) -> None:
+    with pytest.raises(BadWindow, match="between the years 1 and 9999"):
+        window(start, end, "week", now=WED)
 
 
 def test_within_sla_counts_only_decided_clocks_and_empty_figures_are_none() -> None:

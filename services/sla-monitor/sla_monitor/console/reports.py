@@ -52,6 +52,8 @@ def read_window(from_text: str | None, to_text: str | None, bucket: Bucket, *,
     """The window of the form's UTC dates, both included (``to`` defaults to now, ``from`` as the API's)."""
     first, last = _day(from_text, "from"), _day(to_text, "to")
     start = datetime.combine(first, time(), tzinfo=UTC) if first else None
+    if last is not None and last >= date.max:
+        raise FormError("to", "To: give a date before 9999-12-31.")
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC) if last else None
     try:
         return window(start, end, bucket, now=now)

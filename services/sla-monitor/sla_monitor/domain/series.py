@@ -39,11 +39,15 @@ def window(from_: datetime | None, to: datetime | None, bucket: Bucket, *,
            now: datetime) -> tuple[datetime, datetime]:
     """The window ``[start, end)`` to chart: ``to`` defaults to ``now``, ``from`` to ``default_from``;
     ``BadWindow`` (a sentence about ``from``) when it is empty or too long for one series."""
-    end = to or now
-    start = from_ or default_from(end, bucket)
-    if start >= end:
-        raise BadWindow("from must be earlier than to.")
-    bucket_starts(start, end, bucket)
+    try:
+        end = (to or now).astimezone(UTC)
+        start = from_.astimezone(UTC) if from_ else default_from(end, bucket)
+        if start >= end:
+            raise BadWindow("from must be earlier than to.")
+        bucket_starts(start, end, bucket)
+    except OverflowError:
+        raise BadWindow("from and to must lie between the years 1 and 9999 in UTC, with whole buckets "
+                        "around them.") from None
     return start, end
 
 
