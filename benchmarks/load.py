@@ -16,6 +16,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,7 @@ def settings() -> dict[str, Any]:
     alert_rate = float(_setting("ALERT_RATE", "100"))
     duration = float(_setting("SECONDS", "30"))
     database = _setting("DATABASE", "sqlite").lower()
+    history = int(_setting("HISTORY", "0"))
     if database not in ("sqlite", "postgres"):
         raise SystemExit(f"DATABASE={database!r} is not known; use DATABASE=sqlite (the default) or DATABASE=postgres.")
     return {
@@ -76,6 +79,10 @@ def settings() -> dict[str, Any]:
         "database": database,
         #: Rows of the badge-scan CSV posted to /v1/leads/batch (0: no CSV phase).
         "csv_rows": int(_setting("CSV", "5000")),
+        #: Leads already stored in every service before each stack starts, and how many of them are still
+        #: open (assignment untouched, clock running); ``benchmarks.load_history``.
+        "history": history,
+        "open": int(_setting("OPEN", str(history // 10))),
     }
 
 
@@ -261,6 +268,7 @@ def _run_alerts(config: dict[str, Any], tmp: Path) -> dict[str, Any]:
         wait_for_port("127.0.0.1", port, timeout=30)
         policies = POLICIES.format(window=config["alert_window"])
         with running_stack(tmp=tmp, label="alerts", database=config["database"], routing=ROUTING,
+                           before_start=_history(config),
                            policies=policies) as stack:
             return asyncio.run(measure_alerts(stack, f"http://127.0.0.1:{port}", config, tmp))
     finally:
@@ -291,6 +299,21 @@ async def measure_csv(stack: Stack, rows: int) -> dict[str, Any]:
             "all_clocked_seconds": round(max(clocked) - started, 2) if len(clocked) == len(ids) else None}
 
 
+def _history(config: dict[str, Any]) -> Callable[[Stack], None] | None:
+    """Store ``HISTORY`` leads (``OPEN`` of them open) in the stack's databases before it starts."""
+    if not config["history"]:
+        return None
+
+    def seed_history(stack: Stack) -> None:
+        from benchmarks.load_history import seed
+        print(f"load: storing a history of {config['history']} leads ({config['open']} open) …", flush=True)
+        done = asyncio.run(seed(stack.database_urls, leads=config["history"], open_leads=config["open"],
+                                policies=POLICIES.format(window="30m"), now=datetime.now(UTC)))
+        print(f"load: history stored in {done['seed_seconds']} s", flush=True)
+
+    return seed_history
+
+
 def main() -> dict[str, Any]:
     configure_logging("loadbench", "WARNING")
     config = settings()
@@ -303,11 +326,13 @@ def main() -> dict[str, Any]:
             for rate in config["rates"]:
                 print(f"load: {rate:g} leads/s …", flush=True)
                 with running_stack(tmp=tmp, label=f"r{rate:g}", database=config["database"], routing=ROUTING,
+                           before_start=_history(config),
                                    policies=POLICIES.format(window="30m")) as stack:
                     record["rates"].append(asyncio.run(measure_rate(stack, rate, config, tmp)))
             if config["csv_rows"]:
                 print(f"load: a {config['csv_rows']}-row badge CSV …", flush=True)
                 with running_stack(tmp=tmp, label="csv", database=config["database"], routing=ROUTING,
+                           before_start=_history(config),
                                    policies=POLICIES.format(window="30m")) as stack:
                     record["csv"] = asyncio.run(measure_csv(stack, config["csv_rows"]))
                 print(f"CSV: {record['csv']['accepted']} of {record['csv']['rows']} rows accepted in "

@@ -11,7 +11,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,8 +105,10 @@ def _wait_ready(stack: Stack, deadline: float) -> None:
 
 @contextmanager
 def running_stack(*, tmp: Path, label: str, database: str, routing: str, policies: str,
-                  extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """Start everything, wait until every service is ready, yield; stop everything (and drop the database)."""
+                  extra_env: dict[str, str] | None = None,
+                  before_start: Callable[[Stack], None] | None = None) -> Iterator[Stack]:
+    """Start everything, wait until every service is ready, yield; stop everything (and drop the database).
+    ``before_start`` runs after the migrations, before any service starts (to store a history, say)."""
     folder = tmp / label
     folder.mkdir(parents=True)
     (folder / "routing.yaml").write_text(routing)
@@ -136,6 +138,8 @@ def running_stack(*, tmp: Path, label: str, database: str, routing: str, policie
             if migration.returncode != 0:
                 raise StackFailed(f"{name}'s migrations failed (exit {migration.returncode}):\n"
                                   f"{migration.stderr.decode(errors='replace')[-2000:]}")
+        if before_start is not None:
+            before_start(stack)
         for name, service in SERVICES.items():
             with stack.logs[name].open("wb") as log:
                 stack.processes[name] = start_service(service, env, stdout=log, stderr=subprocess.STDOUT)

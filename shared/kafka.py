@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import suppress
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -165,6 +166,7 @@ class _PartitionTracker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._consumer._committed()  # the offsets of what was handled reach the group before it rebalances
         self._consumer._assigned -= {tp.partition for tp in revoked}
         for tp in revoked:  # whoever owns it next retries the held message
             self._consumer._held.pop(tp, None)
@@ -219,6 +221,7 @@ class EventConsumer:
         self.on_assignment = on_assignment
         self._assigned: set[int] = set()
         self._consumer: AIOKafkaConsumer | None = None
+        self._commit_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._held: dict[TopicPartition, float] = {}  # paused partition -> when to try again
         self._hold_attempts: dict[TopicPartition, int] = {}
@@ -280,20 +283,40 @@ class EventConsumer:
                     if tp in self._held or self._stopping.is_set():
                         continue  # fetched before the pause; the seek makes them come again
                     done = await self._handle_partition(consumer, tp, records)
-                    if done is None:
-                        continue
-                    try:
-                        await consumer.commit({tp: done})
-                    except (CommitFailedError, IllegalStateError) as exc:
-                        # The partition moved to another instance during the batch; it will redeliver
-                        # these records and the processed-event table makes that harmless.
-                        log.warning("kafka.commit_skipped", topic=tp.topic, partition=tp.partition,
-                                    error=type(exc).__name__)
+                    if done is not None:
+                        await self._commit(consumer, {tp: done})
         finally:
             self._held.clear()
             self._failing.clear()
             self._consumer = None
+            with suppress(Exception):  # logged by the commit itself
+                await self._committed()
             await consumer.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit ``offsets`` while the next poll is already being handled: the broker round trip is off the
+        path of every message. One commit is in flight at a time, so offsets reach the group in order. A
+        commit that is lost (crash, rebalance) only means redelivery, which the processed-event table makes
+        harmless."""
+        await self._committed()
+        self._commit_task = asyncio.create_task(self._commit_now(consumer, offsets))
+
+    async def _committed(self) -> None:
+        """Wait for the commit in flight, if any."""
+        task, self._commit_task = self._commit_task, None
+        if task is not None:
+            await task
+
+    @staticmethod
+    async def _commit_now(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another instance during the batch; it will redeliver these records and
+            # the processed-event table makes that harmless.
+            log.warning("kafka.commit_skipped", partitions=len(offsets), error=type(exc).__name__)
+        except KafkaError as exc:  # the broker is away: the next commit carries these offsets too
+            log.warning("kafka.commit_failed", partitions=len(offsets), error=type(exc).__name__)
 
     async def _handle_all_together(self, consumer: AIOKafkaConsumer,
                                    batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
@@ -308,10 +331,7 @@ class EventConsumer:
             return False
         for tp in ready:
             self._healthy(tp)
-        try:
-            await consumer.commit({tp: records[-1].offset + 1 for tp, records in ready.items()})
-        except (CommitFailedError, IllegalStateError) as exc:
-            log.warning("kafka.commit_skipped", partitions=len(ready), error=type(exc).__name__)
+        await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in ready.items()})
         return True
 
     def _resume_due(self, consumer: AIOKafkaConsumer) -> None:

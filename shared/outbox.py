@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,11 +34,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock, SystemClock
@@ -131,9 +135,20 @@ class OutboxRelay(Worker):
         self._clock = clock or SystemClock()
         self._last_check = datetime.min.replace(tzinfo=UTC)
         self.published_total = 0
+        #: A batch claimed ahead by the transaction that marked the previous one published.
+        self._next: list[Any] = []
+        #: The marks this relay last read or wrote, so that publishing does not read them back every batch.
+        self._known_marks: dict[tuple[str, int], int] | None = None
 
     def notify(self) -> None:
         self.wake()
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            with suppress(Exception):  # its lease runs out by itself
+                await self.release_claimed()
 
     async def work(self) -> bool:
         if not self._publisher.started:
@@ -154,8 +169,11 @@ class OutboxRelay(Worker):
         return self._poll_interval
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending events in order; return how many were published."""
-        rows = await self._claim()
+        """Publish one batch of pending events in order; return how many were published.
+
+        Under load the transaction that marks a batch published also claims the next one, so a busy relay
+        spends one transaction per batch instead of two."""
+        rows, self._next = self._next or await self._claim(), []
         if not rows:
             return 0
         ids = [r.id for r in rows]
@@ -171,30 +189,43 @@ class OutboxRelay(Worker):
             await session.execute(update(self._table).where(self._table.c.id.in_(ids))
                                   .values(published_at=self._clock.now(), claimed_until=None))
             went_back = await self._record_marks(session, results or [])
+            claimed_ahead = []
+            if not went_back and len(rows) == self._batch_size:  # a full batch: more is probably waiting
+                claimed_ahead = await self._claim_in(session)
+        self._next = claimed_ahead  # only once that claim committed
         self.published_total += len(rows)
         if went_back:
             await self._republish(went_back)
         return len(rows)
 
+    async def release_claimed(self) -> None:
+        """Give back a batch claimed ahead (on stop), so another relay need not wait for its lease to end."""
+        rows, self._next = self._next, []
+        if rows:
+            await self._release([r.id for r in rows])
+
     async def _claim(self) -> list[Any]:
         """Lease the first pending rows in one short transaction; none while another relay holds the head."""
-        table = self._table
-        now = self._clock.now()
         async with self._session_factory.begin() as session:
             if session.get_bind().dialect.name == "sqlite":
                 # SQLite has no row locks: take its write lock first, so two relays on one file claim in turn.
-                await session.execute(update(table).where(table.c.id == -1).values(published_at=None))
-            rows = (await session.execute(
-                select(table.c.id, table.c.topic, table.c.key, table.c.payload, table.c.claimed_until)
-                .where(table.c.published_at.is_(None))
-                .order_by(table.c.id)
-                .limit(self._batch_size)
-                .with_for_update()  # a second relay waits for this short claim, then sees the lease
-            )).all()
-            if not rows or (rows[0].claimed_until is not None and rows[0].claimed_until > now):
-                return []
-            await session.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
-                                  .values(claimed_until=now + self._lease))
+                await session.execute(update(self._table).where(self._table.c.id == -1).values(published_at=None))
+            return await self._claim_in(session)
+
+    async def _claim_in(self, session: AsyncSession) -> list[Any]:
+        table = self._table
+        now = self._clock.now()
+        rows = (await session.execute(
+            select(table.c.id, table.c.topic, table.c.key, table.c.payload, table.c.claimed_until)
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.id)
+            .limit(self._batch_size)
+            .with_for_update()  # a second relay waits for this short claim, then sees the lease
+        )).all()
+        if not rows or (rows[0].claimed_until is not None and rows[0].claimed_until > now):
+            return []
+        await session.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
+                              .values(claimed_until=now + self._lease))
         return list(rows)
 
     async def _release(self, ids: list[int]) -> None:
@@ -220,19 +251,33 @@ class OutboxRelay(Worker):
                 key = (meta.topic, meta.partition)
                 highest[key] = min(highest.get(key, meta.offset), meta.offset)
         marks = self._marks
-        went_back: set[str] = set()
-        for (topic, partition), offset in highest.items():
-            known = (await session.execute(select(marks.c.offset).where(
-                marks.c.topic == topic, marks.c.partition == partition))).scalar_one_or_none()
-            if known is None:
-                await session.execute(insert(marks).values(topic=topic, partition=partition, offset=offset,
-                                                           updated_at=self._clock.now()))
-            elif offset > known:
-                await session.execute(update(marks).where(marks.c.topic == topic, marks.c.partition == partition)
-                                      .values(offset=offset, updated_at=self._clock.now()))
+        if self._known_marks is None:  # read once; afterwards this relay knows what it wrote
+            self._known_marks = {(r.topic, r.partition): r.offset for r in (await session.execute(
+                select(marks.c.topic, marks.c.partition, marks.c.offset))).all()}
+        known = self._known_marks
+        went_back = {topic for (topic, partition), offset in highest.items()
+                     if (topic, partition) in known and offset <= known[(topic, partition)]}
+        if went_back:
+            return sorted(went_back)
+        now = self._clock.now()
+        moved = [{"t": t, "p": p, "o": o, "u": now} for (t, p), o in highest.items() if (t, p) in known]
+        new = [{"topic": t, "partition": p, "offset": o, "updated_at": now}
+               for (t, p), o in highest.items() if (t, p) not in known]
+        if moved:  # one executemany; "offset < new" keeps a mark from going back if replicas interleave
+            await session.execute(update(marks).where(marks.c.topic == bindparam("t"),
+                                                      marks.c.partition == bindparam("p"),
+                                                      marks.c.offset < bindparam("o"))
+                                  .values(offset=bindparam("o"), updated_at=bindparam("u")), moved)
+        if new:  # another replica may have written the partition's first mark meanwhile: then keep its own
+            dialect = session.get_bind().dialect.name
+            if dialect == "sqlite":
+                await session.execute(sqlite_insert(marks).on_conflict_do_nothing(), new)
+            elif dialect == "postgresql":
+                await session.execute(postgresql_insert(marks).on_conflict_do_nothing(), new)
             else:
-                went_back.add(topic)
-        return sorted(went_back)
+                await session.execute(insert(marks), new)
+        known.update(highest)
+        return []
 
     async def check_broker(self) -> list[str]:
         """Re-publish the retained rows of every topic the broker has fewer events in than we published there.
@@ -272,6 +317,8 @@ class OutboxRelay(Worker):
                                                                table.c.published_at.is_not(None))
                                            .values(published_at=None, claimed_until=None))
             await session.execute(delete(marks).where(marks.c.topic.in_(behind)))
+        self._known_marks = None
+        self._next = []  # those rows are pending again and claimed afresh, in order
         log.warning("outbox.broker_behind", topics=behind, republishing=result.rowcount,  # type: ignore[attr-defined]
                     end_offsets_vs_marks=detail or "offsets went back on publishing")
         self.wake()
