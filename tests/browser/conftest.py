@@ -75,10 +75,17 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 @pytest.fixture
-def console_stack(tmp_path: Path, databases: DatabaseFactory) -> Iterator[Stack]:
+def console_stack_env() -> dict[str, str]:
+    """Extra environment of the stack's services; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def console_stack(tmp_path: Path, databases: DatabaseFactory, console_stack_env: dict[str, str]) -> Iterator[Stack]:
     """Broker + intake + router + sla-monitor as processes (the console is the sla-monitor's ``/ops/``), on
     SQLite and on PostgreSQL. Tests using it are marked ``e2e``."""
-    with running_stack(tmp_path, {s.name: databases.new(s.name) for s in SERVICES.values()}) as started:
+    with running_stack(tmp_path, {s.name: databases.new(s.name) for s in SERVICES.values()},
+                       extra_env=console_stack_env) as started:
         yield started
 
 

@@ -21,6 +21,8 @@ from tests.e2e.conftest import CREDENTIALS, Stack
 
 pytestmark = pytest.mark.e2e
 
+#: Endpoints that answer an endless text/event-stream.
+STREAMS = {"/v1/events/stream"}
 MAX_EXAMPLES = 20  # per operation and per mode (schema-valid, schema-invalid)
 AUTH = {"X-API-Key": CREDENTIALS["INTAKE_API_KEYS"].split(":")[1],
         "Authorization": f"Bearer {CREDENTIALS['ADMIN_TOKEN']}"}
@@ -57,7 +59,8 @@ def test_no_input_makes_a_service_answer_5xx(stack: Stack, service: str) -> None
         assert time.monotonic() < deadline, requests.get(f"{base_url}/readyz", timeout=10).text
         time.sleep(0.2)
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # A live event stream never ends by itself, so a fuzzed call would never return; tests/integration covers it.
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.path not in STREAMS]
     assert operations
     failures: dict[str, str] = {}
     cases = 0

@@ -22,6 +22,7 @@ from shared.retention import RetentionRule, outbox_and_inbox_rules, service_rete
 from shared.versioned import VersionedDocuments
 from shared.workers import Supervisor
 from sla_monitor import tables
+from sla_monitor.board_watch import BoardWatch
 from sla_monitor.channels.base import Channel
 from sla_monitor.channels.email import EmailChannel
 from sla_monitor.channels.hubspot import HubSpotChannel
@@ -30,8 +31,12 @@ from sla_monitor.channels.webhook import WebhookChannel
 from sla_monitor.console import install_console
 from sla_monitor.console.upstream import Upstream
 from sla_monitor.delivery import DeliveryWorker
+from sla_monitor.delivery_routes import router as delivery_router
 from sla_monitor.domain.policies import PolicySet, parse_policies
+from sla_monitor.event_stream import router as event_stream_router
+from sla_monitor.event_tail import EventTail
 from sla_monitor.handlers import CONSUMED_TOPICS, CONSUMER_GROUP, make_handler
+from sla_monitor.live import LiveFeed
 from sla_monitor.metrics import OWNED_PARTITIONS
 from sla_monitor.routes import router as api_router
 from sla_monitor.settings import SlaMonitorSettings
@@ -112,9 +117,12 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     delivery = DeliveryWorker(session_factory=session_factory, settings=settings, clock=clock, channels=channels,
                               after_change=relay.notify)
 
-    def after_fire() -> None:
+    feed = LiveFeed()
+
+    def after_fire() -> None:  # a clock changed, and its transaction committed
         relay.notify()
         delivery.wake()
+        feed.board_changed()
 
     consumer: EventConsumer
 
@@ -143,8 +151,13 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
         on_assignment=on_assignment,
     )
 
+    board_watch = BoardWatch(session_factory=session_factory, clock=clock, feed=feed,
+                             interval=settings.console_board_recheck_seconds,
+                             breached_within=timedelta(hours=settings.console_board_breached_hours))
+    event_tail = EventTail(settings=settings, feed=feed)
     supervisor = Supervisor({"outbox_relay": relay, "consumer": consumer, "ticker": ticker, "delivery": delivery,
-                             "retention": retention})
+                             "retention": retention, "board_watch": board_watch, "event_tail": event_tail},
+                            optional=frozenset({"board_watch", "event_tail"}))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -169,9 +182,12 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     app = service_app(title="leadrouter sla-monitor", lifespan=lifespan, engine=engine, publisher=publisher,
                       description="Response clocks per assignment, SLA alerts, escalation and speed-to-lead reports.",
                       supervisor=supervisor, settings=settings, session_factory=session_factory, policies=policies,
-                      clock=clock, ticker=ticker, consumer=consumer, upstream=upstream)
+                      clock=clock, ticker=ticker, consumer=consumer, upstream=upstream, feed=feed,
+                      delivery=delivery)
     admin = [Depends(bearer_token_dependency(settings.admin_tokens))]
     app.include_router(api_router, dependencies=admin)
+    app.include_router(delivery_router, dependencies=admin)
+    app.include_router(event_stream_router, dependencies=admin)
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
     # The console has its own session (signed in with the admin token), so it is outside the bearer gate (/v1/).

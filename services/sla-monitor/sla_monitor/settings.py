@@ -120,6 +120,11 @@ class SlaMonitorSettings(ServiceSettings):
     intake_url: Annotated[str, AfterValidator(_http_url)] = "http://127.0.0.1:8000"
     #: How long an ops console sign-in lasts.
     console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    #: While the live board is open, the database is re-read this often, so that changes made by another replica
+    #: show up too (this replica's own show up at once).
+    console_board_recheck_seconds: float = Field(default=2.0, gt=0, le=60)
+    #: Breached clocks still without a response stay on the live board this long after their breach.
+    console_board_breached_hours: float = Field(default=4.0, ge=0, le=24 * 7)
     #: Total deadline of one ops console call to the router's or intake's API.
     console_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 

@@ -53,7 +53,7 @@ async def test_ops_endpoints_answer_without_credentials(monitor: Monitor) -> Non
 
     checks = (await eventually(ready, what="readiness")).json()["checks"]
     assert checks == {"database": "ok", "broker": "ok", "outbox_relay": "ok", "consumer": "ok", "ticker": "ok",
-                      "delivery": "ok", "retention": "ok"}
+                      "delivery": "ok", "retention": "ok", "board_watch": "ok", "event_tail": "ok"}
     metrics = (await monitor.http.get("/metrics", headers=plain)).text
     assert "leadrouter_sla_owned_partitions" in metrics
     assert (await monitor.http.get("/openapi.json", headers=plain)).json()["info"]["title"] == "leadrouter sla-monitor"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from sla_monitor.console import auth, board, reports, reps
+from sla_monitor.console import auth, board, plumbing, reports, reps
 from sla_monitor.console.headers import ConsoleHeaders
 from sla_monitor.console.pages import STATIC
 from sla_monitor.settings import SlaMonitorSettings
@@ -17,6 +17,7 @@ def console_router(settings: SlaMonitorSettings) -> APIRouter:
     router = APIRouter(prefix="/ops", include_in_schema=False)
     router.include_router(auth.router)
     router.include_router(board.router)
+    router.include_router(plumbing.router)
     router.include_router(reps.router)
     router.include_router(reports.router)
     return router

@@ -25,8 +25,8 @@
       var left = due - now;
       var row = cell.closest("tr");
       var warnAt = row && Date.parse(row.getAttribute("data-warn-at") || "");
-      if (row && !isNaN(warnAt) && now >= warnAt) row.classList.add("warning");
-      if (left >= 0) {
+      if (row && !isNaN(warnAt) && now >= warnAt && !row.classList.contains("breached")) row.classList.add("warning");
+      if (left >= 0 && !(row && row.classList.contains("breached"))) {
         cell.textContent = format(left);
       } else {
         cell.textContent = "overdue " + format(left);
@@ -40,6 +40,16 @@
     tick();
     window.setInterval(tick, 250);
   });
+  function liveStatus(text, state) {
+    var status = document.getElementById("live-status");
+    if (!status) return;
+    status.textContent = text;
+    status.classList.remove("live", "down");
+    status.classList.add(state);
+  }
+  document.addEventListener("htmx:sseOpen", function () { liveStatus("Live: changes show up as they happen", "live"); });
+  document.addEventListener("htmx:sseError", function () { liveStatus("Live updates interrupted; reconnecting…", "down"); });
+
   // Rows swapped in by htmx get their countdown at once, not on the next tick.
   document.addEventListener("htmx:afterSettle", tick);
 })();
