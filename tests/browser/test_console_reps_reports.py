@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -50,6 +51,13 @@ def _seed(stack: Stack) -> None:
     _wait_for(clocks_counted, "every seeded clock in the report")
 
 
+def _publish_screenshot(path: Path) -> None:
+    """Copy a screenshot to ``docs/screenshots/`` (the README shows it)."""
+    docs = ROOT / "docs" / "screenshots"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, docs / path.name)
+
+
 def _router_rep(stack: Stack, rep_id: str) -> dict[str, object]:
     reps = httpx.get(stack.url("router", "/v1/reps"), headers=ADMIN).json()["reps"]
     return next(r for r in reps if r["rep_id"] == rep_id)
@@ -80,7 +88,7 @@ def test_a_rep_set_out_of_office_on_the_page_is_out_of_office_in_the_router(page
     expect(page.locator('tr[data-rep-id="rep-emil"]')).to_contain_text("Inactive")
     assert _router_rep(console_stack, "rep-emil")["active"] is False
     expect(page.locator('tr[data-rep-id="rep-dora"] td').nth(5)).to_contain_text("%")  # 7 days within SLA
-    screenshot(page, "reps")
+    _publish_screenshot(screenshot(page, "reps"))
 
     page.locator('tr[data-rep-id="rep-ana"]').get_by_role("button", name="Set available").click()
     expect(page.locator('tr[data-rep-id="rep-ana"]')).to_contain_text("Available")
@@ -110,10 +118,7 @@ def test_the_reports_page_charts_two_weeks_of_speed_to_lead(page: Page, console_
     expect(table.locator("tbody tr")).to_have_count(15)
     expect(table.locator("tbody td[data-value]:not([data-value=''])").first).to_be_visible()
     median.get_by_text("Data table").click()
-    path = screenshot(page, "reports")
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, docs / "reports.png")
+    _publish_screenshot(screenshot(page, "reports"))
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
