@@ -162,13 +162,15 @@ def dead_letter_reason(value: bytes | None, exc: BaseException) -> str:
 
 
 class _PartitionTracker(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: EventConsumer) -> None:
+    def __init__(self, consumer: EventConsumer, kafka: AIOKafkaConsumer) -> None:
         self._consumer = consumer
+        self._kafka = kafka  # called while it starts too, before the EventConsumer holds it
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._consumer._committed()  # the offsets of what was handled reach the group before it rebalances
         self._consumer._assigned -= {tp.partition for tp in revoked}
         for tp in revoked:  # whoever owns it next retries the held message
+            self._consumer._catching_up.pop(tp, None)
             self._consumer._held.pop(tp, None)
             self._consumer._failing.pop(tp, None)
             self._consumer._hold_attempts.pop(tp, None)
@@ -176,6 +178,7 @@ class _PartitionTracker(ConsumerRebalanceListener):  # type: ignore[misc]
             self._consumer.on_assignment(frozenset(self._consumer._assigned))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._consumer._note_backlog(self._kafka, assigned)
         self._consumer._assigned |= {tp.partition for tp in assigned}
         if self._consumer.on_assignment is not None:
             self._consumer.on_assignment(frozenset(self._consumer._assigned))
@@ -224,6 +227,8 @@ class EventConsumer:
         self._commit_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._held: dict[TopicPartition, float] = {}  # paused partition -> when to try again
+        #: Assigned partitions still behind where they ended at assignment -> that end offset.
+        self._catching_up: dict[TopicPartition, int] = {}
         self._hold_attempts: dict[TopicPartition, int] = {}
         self._failing: dict[TopicPartition, str] = {}
         #: Base and cap, in seconds, of the backoff while a partition is held (tests shorten them).
@@ -233,6 +238,34 @@ class EventConsumer:
     @property
     def assigned_partitions(self) -> frozenset[int]:
         return frozenset(self._assigned)
+
+    @property
+    def caught_up_partitions(self) -> frozenset[int]:
+        """Assigned partition numbers whose every topic has been handled up to where it ended when it was
+        assigned. Work that depends on what these messages say (the SLA ticker: a touch may wait in the backlog)
+        must not act on a partition before that: after a restart or a rebalance, a breach fired ahead of a
+        touch still in the backlog would be a false one."""
+        behind = {tp.partition for tp in self._catching_up}
+        return frozenset(self._assigned - behind)
+
+    async def _note_backlog(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:
+        """Remember where each newly assigned partition ends now; it is caught up once handled to there."""
+        if not assigned:
+            return
+        try:
+            ends = await consumer.end_offsets(assigned)
+            firsts = await consumer.beginning_offsets(assigned)
+            for tp in assigned:
+                start = await consumer.committed(tp)  # where this group goes on; None: from the beginning
+                if (firsts.get(tp, 0) if start is None else start) < ends.get(tp, 0):
+                    self._catching_up[tp] = ends[tp]
+        except Exception as exc:  # never hold the partition's other work back for want of this figure
+            log.warning("kafka.backlog_unknown", partitions=len(assigned), error=type(exc).__name__)
+
+    def _handled_up_to(self, offsets: dict[TopicPartition, int]) -> None:
+        for tp, offset in offsets.items():
+            if tp in self._catching_up and offset >= self._catching_up[tp]:
+                del self._catching_up[tp]
 
     @property
     def status(self) -> str:
@@ -256,7 +289,7 @@ class EventConsumer:
             session_timeout_ms=session_timeout,
             heartbeat_interval_ms=max(100, session_timeout // 5),
         )
-        consumer.subscribe(self.topics, listener=_PartitionTracker(self))
+        consumer.subscribe(self.topics, listener=_PartitionTracker(self, consumer))
         try:
             await consumer.start()
         except BaseException:
@@ -287,6 +320,7 @@ class EventConsumer:
                         await self._commit(consumer, {tp: done})
         finally:
             self._held.clear()
+            self._catching_up.clear()
             self._failing.clear()
             self._consumer = None
             with suppress(Exception):  # logged by the commit itself
@@ -298,6 +332,7 @@ class EventConsumer:
         path of every message. One commit is in flight at a time, so offsets reach the group in order. A
         commit that is lost (crash, rebalance) only means redelivery, which the processed-event table makes
         harmless."""
+        self._handled_up_to(offsets)
         await self._committed()
         self._commit_task = asyncio.create_task(self._commit_now(consumer, offsets))
 

@@ -15,11 +15,9 @@ from lead_router.domain.strategies import Cursor
 
 async def rep_states(session: AsyncSession, rep_ids: list[str]) -> dict[str, RepState]:
     """The state of each rep, with the number of leads assigned to them and not yet touched."""
-    a = tables.assignments
+    o = tables.rep_open_leads  # kept by triggers on assignments; see ``open_lead_counts`` for the long way
     open_counts: dict[str, int] = dict((await session.execute(
-        select(a.c.rep_id, func.count()).where(a.c.rep_id.in_(rep_ids), a.c.current.is_(True),
-                                               a.c.state == "assigned", a.c.touched_at.is_(None))
-        .group_by(a.c.rep_id))).all())
+        select(o.c.rep_id, o.c.open_leads).where(o.c.rep_id.in_(rep_ids)))).all())
     stored = {row.rep_id: row for row in (await session.execute(
         select(tables.rep_states).where(tables.rep_states.c.rep_id.in_(rep_ids)))).all()}
     states = {}
@@ -32,6 +30,15 @@ async def rep_states(session: AsyncSession, rep_ids: list[str]) -> dict[str, Rep
             open_leads=int(open_counts.get(rep_id, 0)),
         )
     return states
+
+
+async def open_lead_counts(session: AsyncSession) -> dict[str, int]:
+    """Each rep's open leads counted from ``assignments`` (what ``rep_open_leads`` must always equal)."""
+    a = tables.assignments
+    return {rep_id: n for rep_id, n in (await session.execute(
+        select(a.c.rep_id, func.count()).where(a.c.rep_id.is_not(None), a.c.current.is_(True),
+                                               a.c.state == "assigned", a.c.touched_at.is_(None))
+        .group_by(a.c.rep_id))).all()}
 
 
 async def lock_lead(session: AsyncSession, lead_id: str) -> None:

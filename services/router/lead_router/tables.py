@@ -24,6 +24,15 @@ rep_states = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+#: Each rep's open leads (current, assigned, untouched assignments), kept exact by database triggers on
+#: ``assignments`` (migration 0003), so routing reads a few rows instead of counting over every open lead.
+rep_open_leads = Table(
+    "rep_open_leads",
+    metadata,
+    Column("rep_id", String(limits.MAX_REP_ID), primary_key=True),
+    Column("open_leads", Integer(), nullable=False),
+)
+
 team_cursors = Table(
     "team_cursors",
     metadata,

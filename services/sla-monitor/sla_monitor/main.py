@@ -127,7 +127,8 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     consumer: EventConsumer
 
     def owned() -> frozenset[int]:
-        return consumer.assigned_partitions
+        # Only partitions whose backlog (touches among it) is handled: no breach fired ahead of its touch.
+        return consumer.caught_up_partitions
 
     ticker = Ticker(session_factory=session_factory, clock=clock, partitions=owned, after_fire=after_fire,
                     max_sleep=settings.ticker_max_sleep_seconds)

@@ -151,3 +151,51 @@ async def test_the_outbox_publishes_in_order_and_only_once(kafka_bootstrap: str,
             await relay.stop()
             await task
             await publisher.stop()
+
+
+async def test_a_partition_is_caught_up_only_once_its_backlog_at_assignment_is_handled(
+        kafka_bootstrap: str, databases: DatabaseFactory) -> None:
+    """What waited in a partition when it was assigned (touches, after a restart) is handled before the
+    partition counts as caught up, the figure the SLA ticker fires breaches by; an empty one is caught up at
+    once."""
+    settings = KafkaSettings(kafka_bootstrap_servers=kafka_bootstrap, kafka_session_timeout_ms=2000,
+                             kafka_topic_partitions=2)
+    topic = "backlog.test"
+    await ensure_topics(settings, [topic])
+    publisher = EventPublisher(settings)
+    await publisher.start()
+    release = asyncio.Event()
+    async with _database(databases) as (_engine, session_factory):
+        backlog = [_activity("lead-1", f"a{n}") for n in range(5)]  # one key: all in one partition
+        results = await publisher.send_batch([(topic, event.subject, event.to_bytes()) for event in backlog])
+        busy = {meta.partition for meta in results}
+        assert len(busy) == 1
+
+        async def handler(event: CloudEvent, session: AsyncSession, _partition: int) -> None:
+            await release.wait()
+            await session.execute(insert(effects).values(event_id=event.id))
+
+        consumer = EventConsumer(settings=settings, group_id="backlog", topics=[topic], handler=handler,
+                                 session_factory=session_factory,  # type: ignore[arg-type]
+                                 processed_events=processed, publisher=publisher)
+        task = asyncio.create_task(consumer.run())
+        try:
+            async def assigned() -> frozenset[int] | None:
+                return consumer.assigned_partitions or None
+
+            assert await eventually(assigned, what="the partitions assigned") == {0, 1}
+            assert consumer.caught_up_partitions == {0, 1} - busy  # the backlog is not handled yet
+            release.set()
+
+            async def caught_up() -> frozenset[int] | None:
+                return consumer.caught_up_partitions if consumer.caught_up_partitions == {0, 1} else None
+
+            await eventually(caught_up, what="the busy partition caught up")
+            async with session_factory() as session:  # type: ignore[operator]
+                handled = set((await session.execute(select(effects.c.event_id))).scalars())
+            assert handled == {event.id for event in backlog}
+        finally:
+            release.set()
+            await consumer.stop()
+            await asyncio.wait_for(task, timeout=15)
+            await publisher.stop()
