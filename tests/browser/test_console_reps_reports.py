@@ -3,6 +3,7 @@ is out of office in the router, and the reports draw charts from two weeks of re
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -52,7 +53,10 @@ def _seed(stack: Stack) -> None:
 
 
 def _publish_screenshot(path: Path) -> None:
-    """Copy a screenshot to ``docs/screenshots/`` (the README shows it)."""
+    """With ``UPDATE_SCREENSHOTS=1``, copy a screenshot to ``docs/screenshots/`` (the README shows it); a
+    plain test run leaves the committed ones alone."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
     docs = ROOT / "docs" / "screenshots"
     docs.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, docs / path.name)
