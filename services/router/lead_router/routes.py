@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from lead_router import tables
 from lead_router.domain.config import MAX_CAPACITY, InvalidDocument, parse_document
+from lead_router.domain.roster import document_reps, roster
 from lead_router.queue import drain_queues
 from lead_router.routing import plan
-from lead_router.state_store import save_rep_state
+from lead_router.state_store import rep_states, save_rep_state
 from shared.document_parsing import UnreadableDocument, read_document
 from shared.events import LeadFields
 from shared.http import ClockDep, IdPath, SessionDep
@@ -155,6 +156,16 @@ async def get_assignment(lead_id: IdPath, session: SessionDep) -> dict[str, Any]
     current = next((r for r in rows if r.current), rows[-1])
     return {"lead_id": lead_id, "state": current.state, "current": _assignment_view(current),
             "history": [_assignment_view(r) for r in rows]}
+
+
+@router.get("/reps")
+async def list_reps(request: Request, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
+    """The reps of the active routing document, in document order: team, availability, open (untouched) leads
+    against capacity, and why routing would skip the rep right now (``unavailable_reason``, null when it
+    would not)."""
+    active = await request.app.state.documents.active(session)
+    states = await rep_states(session, list(document_reps(active.parsed)))
+    return {"config_version": active.number, "reps": roster(active.parsed, states, now=clock.now())}
 
 
 class RepPatch(BaseModel):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from shared.document_parsing import UnreadableDocument, read_document
 from shared.events import SubscribableEventType, Urgency
@@ -18,8 +18,10 @@ from shared.http import ClockDep, SessionDep, unprocessable
 from sla_monitor import delivery_log, tables
 from sla_monitor.delivery_log import delivery_view
 from sla_monitor.domain.policies import InvalidPolicies
-from sla_monitor.domain.reports import COLUMNS, ClockFacts, speed_to_lead
+from sla_monitor.domain.reports import COLUMNS, speed_to_lead
+from sla_monitor.domain.series import SERIES_COLUMNS, BadWindow, Bucket, series, series_rows, window
 from sla_monitor.escaping import csv_document
+from sla_monitor.report_store import GroupBy, clock_facts
 from sla_monitor.ssrf import UnsafeTarget, check_target
 from sla_monitor.subscription_secrets import new_secret
 from sla_monitor.webhook_url import parse_webhook_url
@@ -201,25 +203,58 @@ async def lead_deliveries(lead_id: Annotated[str, Path(max_length=255, pattern=P
 
 # ---- reports ----------------------------------------------------------------------------------------------
 
+ReportGroupBy = Annotated[GroupBy, Query(description="What to group the clocks by.")]
+ReportFrom = Annotated[AwareDatetime | None, Query(alias="from", description=WITH_OFFSET)]
+ReportTo = Annotated[AwareDatetime | None, Query(description=WITH_OFFSET)]
+
+
+def _fits_in_utc(moment: datetime) -> bool:
+    """Whether ``moment`` has a UTC equivalent (0001-01-01T00:00+05:00 has none, and the database query would fail)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def _wants_csv(request: Request, format_: str | None) -> bool:
+    return format_ == "csv" or (format_ is None and "text/csv" in request.headers.get("accept", ""))
+
+
 @router.get("/reports/speed-to-lead", tags=["reports"], responses={200: {"content": {"text/csv": {}}}})
-async def speed_to_lead_report(
-    request: Request, session: SessionDep,
-    from_: Annotated[AwareDatetime | None, Query(alias="from", description=WITH_OFFSET)] = None,
-    to: Annotated[AwareDatetime | None, Query(description=WITH_OFFSET)] = None,
-    group_by: Annotated[Literal["team", "rep", "source", "campaign"], Query()] = "team",
-) -> Any:
+async def speed_to_lead_report(request: Request, session: SessionDep, from_: ReportFrom = None, to: ReportTo = None,
+                               group_by: ReportGroupBy = "team") -> Any:
     """First-response clocks started in ``[from, to)``, grouped; ``Accept: text/csv`` gives CSV."""
-    c = tables.clocks
-    column = {"team": c.c.team, "rep": c.c.rep_id, "source": c.c.source, "campaign": c.c.campaign}[group_by]
-    conditions: list[Any] = [c.c.cancelled_at.is_(None) | c.c.responded_at.is_not(None) | c.c.breached_at.is_not(None)]
-    if from_ is not None:
-        conditions.append(c.c.started_at >= from_)
-    if to is not None:
-        conditions.append(c.c.started_at < to)
-    rows = (await session.execute(select(func.coalesce(column, "(none)").label("grp"), c.c.lead_id, c.c.state,
-                                         c.c.response_seconds, c.c.touches)
-                                  .where(and_(*conditions)))).all()
-    report = speed_to_lead([ClockFacts(r.grp, r.lead_id, r.state, r.response_seconds, r.touches) for r in rows])
+    off_calendar = [{"field": field, "message": f"{field} must lie between the years 1 and 9999 in UTC."}
+                    for field, bound in (("from", from_), ("to", to)) if bound is not None and not _fits_in_utc(bound)]
+    if off_calendar:
+        return unprocessable(off_calendar)
+    report = speed_to_lead(await clock_facts(session, group_by=group_by, from_=from_, to=to))
     if "text/csv" in request.headers.get("accept", ""):
         return Response(csv_document(COLUMNS, report), media_type="text/csv")
     return {"group_by": group_by, "from": _iso(from_), "to": _iso(to), "groups": report}
+
+
+@router.get("/reports/speed-to-lead/series", tags=["reports"], responses={200: {"content": {"text/csv": {}}}})
+async def speed_to_lead_series(
+    request: Request, session: SessionDep, clock: ClockDep, from_: ReportFrom = None, to: ReportTo = None,
+    bucket: Annotated[Bucket, Query(description="UTC days, or weeks starting on Monday.")] = "day",
+    group_by: ReportGroupBy = "team",
+    format_: Annotated[Literal["json", "csv"] | None, Query(alias="format")] = None,
+) -> Any:
+    """Speed to lead over time: for each group and each day or week of ``[from, to)``, the leads whose clock
+    started then, the median and p90 first response in seconds, the % of decided clocks (met or breached) met
+    within the SLA, and touches per lead. ``to`` defaults to now and ``from`` to 30 days (12 weeks) before.
+    Every bucket of the window has a point (figures null when empty). ``format=csv`` (or ``Accept: text/csv``)
+    gives one CSV row per group and bucket."""
+    try:
+        start, end = window(from_, to, bucket, now=clock.now())
+    except BadWindow as exc:
+        return unprocessable([{"field": "from", "message": str(exc)}])
+    groups = series(await clock_facts(session, group_by=group_by, from_=start, to=end),
+                    start=start, end=end, bucket=bucket)
+    if _wants_csv(request, format_):
+        filename = f"speed-to-lead-{group_by}-{bucket}.csv"
+        return Response(csv_document(SERIES_COLUMNS, series_rows(groups)), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return {"bucket": bucket, "group_by": group_by, "from": _iso(start), "to": _iso(end), "series": groups}

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[3] / "services" / "sla-monitor" / "sla_monitor" / "console" / "static"
-OWN = {"console.js", "console.css"}
+OWN = {"console.js", "console.css", "reps.css", "reports.css", "reports.js"}  # the project's own
 
 
 def _rows() -> dict[str, str | None]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from sla_monitor.console import auth, board, plumbing, routing
+from sla_monitor.console import auth, board, plumbing, reports, reps, routing
 from sla_monitor.console.headers import ConsoleHeaders
 from sla_monitor.console.pages import STATIC
 from sla_monitor.settings import SlaMonitorSettings
@@ -25,6 +25,8 @@ def console_router(settings: SlaMonitorSettings) -> APIRouter:
     router.include_router(auth.router)
     router.include_router(board.router)
     router.include_router(plumbing.router)
+    router.include_router(reps.router)
+    router.include_router(reports.router)
     router.include_router(routing.router)
     return router
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 COLUMNS = ["group", "leads", "followed_up", "met_within_sla", "breached", "median_first_response_seconds",
@@ -18,6 +19,7 @@ class ClockFacts:
     state: str
     response_seconds: float | None
     touches: int
+    started_at: datetime | None = None  # for series over time
 
 
 def percentile(values: list[float], q: float) -> float | None:
