@@ -33,13 +33,15 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread while it is
+# started, and the asyncio tests that a pytest-xdist worker runs after a browser module need the thread free.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
     # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
     launched = playwright.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
