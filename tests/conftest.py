@@ -27,12 +27,12 @@ SERVICE_SCHEMAS = {"intake", "router", "sla_monitor"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test`, ``--dist loadgroup``) the e2e tests run on two workers, one after another
     on each: every one starts three services as processes, and more of those stacks starting at once on two
-    cores stretch the seconds-long SLA windows they check. The API fuzzing (about half of the e2e time) has one
-    of the two; the other tests spread over the remaining workers around them."""
+    cores stretch the seconds-long SLA windows they check. The API fuzzing and the browser tests (about half of
+    the e2e time) have one of the two; the other tests spread over the remaining workers around them."""
     for item in items:
         if item.get_closest_marker("e2e"):
-            fuzz = item.path.name == "test_openapi_fuzz.py"
-            item.add_marker(pytest.mark.xdist_group("e2e-fuzz" if fuzz else "e2e"))
+            second = item.path.name == "test_openapi_fuzz.py" or item.path.parent.name == "browser"
+            item.add_marker(pytest.mark.xdist_group("e2e-fuzz-browser" if second else "e2e"))
 
 
 @pytest.fixture
