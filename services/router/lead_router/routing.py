@@ -31,22 +31,41 @@ async def find_owner(session: AsyncSession, active: ActiveConfig, lead: dict[str
     """The rep who owns an earlier lead with the same email (or company domain, when enabled)."""
     ownership = active.parsed.ownership
     since = now - timedelta(days=ownership.lookback_days)
-    leads, a = tables.leads, tables.assignments
-    conditions = []
+    leads = tables.leads
+    conditions: list[tuple[str, Any, str]] = []
     if lead.get("email"):
-        conditions.append(("email", leads.c.email == lead["email"]))
+        conditions.append(("email", leads.c.email, lead["email"]))
     domain = company_domain(lead.get("email"))
     if ownership.match_company_domain and domain:
-        conditions.append(("company domain", leads.c.email_domain == domain))
-    for label, condition in conditions:
-        row = (await session.execute(
-            select(a.c.rep_id, a.c.team, a.c.lead_id).join(leads, leads.c.lead_id == a.c.lead_id)
-            .where(condition, leads.c.lead_id != lead_id, leads.c.received_at >= since, a.c.current.is_(True),
-                   a.c.state == "assigned")
-            .order_by(leads.c.received_at.desc()).limit(1))).first()
-        if row is not None:
-            return OwnerCandidate(row.rep_id, row.team, f"same {label} as lead {row.lead_id}")
+        conditions.append(("company domain", leads.c.email_domain, domain))
+    for label, column, key in conditions:
+        owners = await _owners_of_earlier_leads(
+            session, select(column.label("key"), leads.c.lead_id, leads.c.received_at)
+            .where(column == key, leads.c.lead_id != lead_id, leads.c.received_at >= since), label)
+        if owners:
+            return next(iter(owners.values()))
     return None
+
+
+async def _owners_of_earlier_leads(session: AsyncSession, earlier: Any, label: str) -> dict[str, OwnerCandidate]:
+    """``{key: the owner of the most recent earlier lead with that key}``, from ``earlier`` (the matching leads'
+    ``key``, ``lead_id`` and ``received_at``) and those leads' current assignments.
+
+    Two index lookups (the contact's leads, then their assignments by lead id) rather than one join: without
+    table statistics SQLite plans that join by walking every current assignment, which grows with history."""
+    found = (await session.execute(earlier)).all()
+    if not found:
+        return {}
+    a = tables.assignments
+    # Filtered here, not in SQL: a condition on (state, current) makes SQLite prefer that index, every row of it.
+    current = {row.lead_id: row for row in (await session.execute(
+        select(a.c.lead_id, a.c.rep_id, a.c.team, a.c.current, a.c.state)
+        .where(a.c.lead_id.in_({r.lead_id for r in found})))).all() if row.current and row.state == "assigned"}
+    owners: dict[str, OwnerCandidate] = {}
+    for row in sorted(found, key=lambda r: r.received_at, reverse=True):
+        if (hit := current.get(row.lead_id)) is not None:
+            owners.setdefault(row.key, OwnerCandidate(hit.rep_id, hit.team, f"same {label} as lead {row.lead_id}"))
+    return owners
 
 
 async def plan(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any], *, lead_id: str, now: datetime,
@@ -148,7 +167,7 @@ async def owners_by_contact(session: AsyncSession, active: ActiveConfig, leads: 
     by email, and by company domain (when enabled)."""
     ownership = active.parsed.ownership
     since = now - timedelta(days=ownership.lookback_days)
-    leads_t, a = tables.leads, tables.assignments
+    leads_t = tables.leads
     found: list[dict[str, OwnerCandidate]] = []
     for label, column, keys in (
             ("email", leads_t.c.email, {lead["email"] for lead in leads if lead.get("email")}),
@@ -157,14 +176,9 @@ async def owners_by_contact(session: AsyncSession, active: ActiveConfig, leads: 
              else set())):
         owners: dict[str, OwnerCandidate] = {}
         if keys:
-            rows = (await session.execute(
-                select(column.label("key"), a.c.rep_id, a.c.team, a.c.lead_id)
-                .join(leads_t, leads_t.c.lead_id == a.c.lead_id)
-                .where(column.in_(keys), leads_t.c.received_at >= since, a.c.current.is_(True),
-                       a.c.state == "assigned")
-                .order_by(leads_t.c.received_at.desc()))).all()
-            for row in rows:
-                owners.setdefault(row.key, OwnerCandidate(row.rep_id, row.team, f"same {label} as lead {row.lead_id}"))
+            owners = await _owners_of_earlier_leads(
+                session, select(column.label("key"), leads_t.c.lead_id, leads_t.c.received_at)
+                .where(column.in_(keys), leads_t.c.received_at >= since), label)
         found.append(owners)
     return found[0], found[1]
 
