@@ -5,11 +5,11 @@ a backtest of a draft over leads routed for real shows where they would have gon
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -133,7 +133,8 @@ def test_a_backtest_shows_how_a_draft_would_spread_real_leads(page: Page, consol
     expect(result).to_contain_text("Run time")
     assert _router(console_stack, "/v1/routing/config")["version"] == 1  # a backtest publishes nothing
     path = screenshot(page, "backtest")
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, docs / "backtest.png")
-    assert Path(docs / "backtest.png").stat().st_size > 0
+    assert path.stat().st_size > 0
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":  # the README shows it; a plain test run leaves it alone
+        docs = ROOT / "docs" / "screenshots"
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, docs / "backtest.png")
