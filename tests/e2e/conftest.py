@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +40,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
+        with suppress(httpx.HTTPError):  # not listening yet
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
 

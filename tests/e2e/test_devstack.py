@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -59,11 +60,9 @@ def test_make_run_starts_everything_and_ctrl_c_stops_every_process(kafka_bootstr
             url = f"http://127.0.0.1:{env[service.port_env]}/healthz"
             deadline = time.monotonic() + 60
             while True:
-                try:
+                with suppress(httpx.HTTPError):  # not listening yet
                     if httpx.get(url, timeout=1).status_code == 200:
                         break
-                except httpx.HTTPError:
-                    pass
                 assert supervisor.poll() is None, supervisor.stdout.read().decode() if supervisor.stdout else ""
                 assert time.monotonic() < deadline, f"{service.name} did not come up"
                 time.sleep(0.1)

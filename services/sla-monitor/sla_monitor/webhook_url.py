@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from contextlib import suppress
 
 import httpx
 
@@ -34,11 +35,9 @@ def parse_webhook_url(url: str) -> httpx.URL:
 
 
 def _check_host(host: str) -> None:
-    try:
+    with suppress(ValueError):  # not an IP address: a host name, whose length and labels are checked below
         ipaddress.ip_address(host)
         return
-    except ValueError:
-        pass
     if len(host.rstrip(".")) > MAX_HOST_LENGTH:
         raise InvalidWebhookUrl(f"The webhook URL's host is longer than {MAX_HOST_LENGTH} characters.")
     for label in host.removesuffix(".").split("."):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from shared.events import CloudEvent, LeadAssigned, LeadContact, LeadSummary
 from sla_monitor.event_stream import sse_message
 from sla_monitor.event_tail import event_view
@@ -77,10 +79,6 @@ async def test_closing_the_feed_ends_every_stream() -> None:
     pending_board = asyncio.ensure_future(anext(board))
     feed.close()
     assert [message async for message in events] == [sse_message({"id": "1", "type": "activity.recorded"})]
-    try:
+    with pytest.raises(StopAsyncIteration):  # the board stream ends with the feed
         await pending_board
-    except StopAsyncIteration:
-        pass
-    else:
-        raise AssertionError("the board stream went on after the feed closed")
     assert feed.board_watchers == 0 and feed.subscribers == 0

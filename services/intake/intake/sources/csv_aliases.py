@@ -12,6 +12,7 @@ response clock hours early or late.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,10 +111,8 @@ def export_time(value: str, zone: str | None) -> str:
 
 
 def _parse(value: str) -> datetime | None:
-    try:
+    with suppress(ValueError):  # not ISO 8601: the spreadsheet formats below
         return datetime.fromisoformat(value)
-    except ValueError:
-        pass
     for pattern in DATE_FORMATS:
         try:
             return datetime.strptime(value, pattern)
