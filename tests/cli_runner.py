@@ -36,3 +36,12 @@ async def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> Ran:
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=timeout)
     assert process.returncode is not None
     return Ran(process.returncode, stdout.decode(), stderr.decode())
+
+
+def table_row(output: str, first_cell: str) -> list[str]:
+    """The cells of the rich table row of ``output`` whose first cell is ``first_cell``."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"No table row starts with {first_cell!r} in:\n{output}")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from leadrouter_cli import resume
-from tests.cli_runner import Ran, cli_env, run_cli
+from tests.cli_runner import Ran, cli_env, run_cli, table_row
 from tests.e2e.conftest import CREDENTIALS, Stack
 from tests.support import eventually
 
@@ -40,14 +40,6 @@ async def leadrouter(stack: Stack, *args: str) -> Ran:
         LEADROUTER_INTAKE_URL=stack.urls["intake"], LEADROUTER_ROUTER_URL=stack.urls["router"],
         LEADROUTER_SLA_URL=stack.urls["sla-monitor"], LEADROUTER_ADMIN_TOKEN=CREDENTIALS["ADMIN_TOKEN"],
         LEADROUTER_API_KEY=CREDENTIALS["INTAKE_API_KEYS"].split(":")[1]))
-
-
-def _row(output: str, first_cell: str) -> list[str]:
-    for line in output.splitlines():
-        cells = [c.strip() for c in line.split("│")[1:-1]]
-        if cells and cells[0] == first_cell:
-            return cells
-    raise AssertionError(f"No table row starts with {first_cell!r} in:\n{output}")
 
 
 async def test_a_draft_that_moves_badge_scans_shows_the_move_per_team_and_rep_with_the_prediction(
@@ -80,10 +72,10 @@ async def test_a_draft_that_moves_badge_scans_shows_the_move_per_team_and_rep_wi
 
     ran = await leadrouter(stack, "backtest", str(draft), "--days", "1")
     assert ran.code == 0, ran
-    assert _row(ran.stdout, "inbound-desk")[1:] == ["2", "0", "-2"]
-    assert _row(ran.stdout, "na-enterprise")[1:] == ["0", "2", "+2"]
-    assert _row(ran.stdout, "emea")[1:] == ["2", "2", "0"]
-    moved = [_row(ran.stdout, rep) for rep in ("rep-fay", "rep-gus")]
+    assert table_row(ran.stdout, "inbound-desk")[1:] == ["2", "0", "-2"]
+    assert table_row(ran.stdout, "na-enterprise")[1:] == ["0", "2", "+2"]
+    assert table_row(ran.stdout, "emea")[1:] == ["2", "2", "0"]
+    moved = [table_row(ran.stdout, rep) for rep in ("rep-fay", "rep-gus")]
     assert [cells[2:6] for cells in moved] == [["1", "0", "-1", "0.0%"]] * 2  # both breached: 0% within SLA
     text = " ".join(ran.stdout.split())
     # Rotation in the replay starts afresh, so emea's two leads may swap reps: 2 or more leads change.

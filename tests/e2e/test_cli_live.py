@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.cli_runner import Ran, cli_command, cli_env, run_cli
+from tests.cli_runner import Ran, cli_command, cli_env, run_cli, table_row
 from tests.e2e.conftest import CREDENTIALS, Stack
 from tests.support import eventually, serve
 
@@ -98,7 +98,7 @@ async def test_tail_follows_a_lead_to_its_breach_deliveries_are_listed_and_resen
     delivered = await eventually(lambda: _delivered(stack, lead_id), what="the delivery marked delivered")
     listed = await leadrouter(stack, "deliveries", "list", "--state", "delivered")
     assert listed.code == 0, listed
-    row = _row(listed.stdout, str(delivered["id"]))
+    row = table_row(listed.stdout, str(delivered["id"]))
     assert row[2:6] == [lead_id, "lead.assigned", "cloudevents", "delivered"], listed.stdout
     of_lead = await leadrouter(stack, "deliveries", "list", "--lead", lead_id, "--json")
     assert [d["id"] for d in json.loads(of_lead.stdout)["deliveries"]] == [delivered["id"]]
@@ -119,14 +119,6 @@ async def test_tail_follows_a_lead_to_its_breach_deliveries_are_listed_and_resen
     idle.send_signal(signal.SIGINT)
     _, stopped = await asyncio.wait_for(idle.communicate(), timeout=30)
     assert idle.returncode == 0 and b"Stopped." in stopped and b"Traceback" not in stopped
-
-
-def _row(output: str, first_cell: str) -> list[str]:
-    for line in output.splitlines():
-        cells = [c.strip() for c in line.split("│")[1:-1]]
-        if cells and cells[0] == first_cell:
-            return cells
-    raise AssertionError(f"No table row starts with {first_cell!r} in:\n{output}")
 
 
 async def _delivered(stack: Stack, lead_id: str) -> dict[str, object] | None:

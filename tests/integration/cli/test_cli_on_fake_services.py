@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devstack.broker import free_port
-from tests.cli_runner import Ran, cli_command, cli_env, run_cli
+from tests.cli_runner import Ran, cli_command, cli_env, run_cli, table_row
 from tests.integration.cli.fake_services import BACKTEST, TOKEN, FakeServices
 from tests.support import serve
 
@@ -40,14 +40,6 @@ async def leadrouter(url: str, *args: str, token: str = TOKEN) -> Ran:
     return await run_cli(*args, env=_env(url, token), timeout=60)
 
 
-def _row(output: str, first_cell: str) -> list[str]:
-    for line in output.splitlines():
-        cells = [c.strip() for c in line.split("│")[1:-1]]
-        if cells and cells[0] == first_cell:
-            return cells
-    raise AssertionError(f"No table row starts with {first_cell!r} in:\n{output}")
-
-
 async def test_a_backtest_shows_teams_reps_the_prediction_and_asks_for_both_scenarios(
         fake: tuple[FakeServices, str], tmp_path: Path) -> None:
     services, url = fake
@@ -55,9 +47,10 @@ async def test_a_backtest_shows_teams_reps_the_prediction_and_asks_for_both_scen
     draft.write_text(DRAFT)
     ran = await leadrouter(url, "backtest", str(draft), "--days", "14")
     assert ran.code == 0, ran
-    assert _row(ran.stdout, "emea") == ["emea", "400", "520", "+120"]
-    assert _row(ran.stdout, "na-enterprise") == ["na-enterprise", "800", "680", "-120"]
-    assert _row(ran.stdout, "rep-ana") == ["rep-ana", "na-enterprise", "800", "680", "-120", "78.5%", "82.0%", "400"]
+    assert table_row(ran.stdout, "emea") == ["emea", "400", "520", "+120"]
+    assert table_row(ran.stdout, "na-enterprise") == ["na-enterprise", "800", "680", "-120"]
+    assert table_row(ran.stdout, "rep-ana") == ["rep-ana", "na-enterprise", "800", "680", "-120", "78.5%", "82.0%",
+                                                 "400"]
     text = " ".join(ran.stdout.split())
     assert "Backtest over 14 days" in text and "1200 leads, 180 would go to another team or rep (15.0%)" in text
     assert "Predicted within SLA: draft 88.4% vs actual 84.1% (observed: 83.9%)." in text
@@ -83,11 +76,11 @@ async def test_deliveries_are_listed_filtered_and_resent_and_refusals_are_senten
     services, url = fake
     listed = await leadrouter(url, "deliveries", "list")
     assert listed.code == 0, listed
-    assert _row(listed.stdout, "12")[3:9] == ["sla.breached", "webhook", "failed", "8", "500",
+    assert table_row(listed.stdout, "12")[3:9] == ["sla.breached", "webhook", "failed", "8", "500",
                                              "HTTP 500 from the receiver"]
-    assert _row(listed.stdout, "11")[5] == "delivered"
+    assert table_row(listed.stdout, "11")[5] == "delivered"
     failed = await leadrouter(url, "deliveries", "list", "--state", "failed", "--limit", "5")
-    assert "│ 11 " not in failed.stdout and _row(failed.stdout, "12")
+    assert "│ 11 " not in failed.stdout and table_row(failed.stdout, "12")
     assert ("GET", "/v1/deliveries", {"state": "failed", "limit": "5"}, None) in services.requests
 
     resent = await leadrouter(url, "deliveries", "resend", "12")
