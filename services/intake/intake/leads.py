@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import EVENT_SOURCE, tables
 from intake.identity import external_ids_of, link_external_ids
 from shared.events import CloudEvent, LeadFields, LeadReceived
-from shared.outbox import outbox_row
+from shared.outbox import insert_outbox_rows, outbox_row
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ async def accept_lead(session: AsyncSession, lead: LeadFields, *, submitted_by: 
     row, outbox, accepted = _prepared(lead, duplicate_of=duplicate_of, submitted_by=submitted_by, now=now,
                                       lead_id=lead_id)
     await session.execute(insert(tables.leads).values(**row))
-    await session.execute(insert(tables.outbox).values(**outbox))
+    await insert_outbox_rows(session, tables.outbox, [outbox])
     await link_external_ids(session, accepted.lead_id, lead.external_ids, now=now)
     return accepted
 
@@ -82,7 +82,7 @@ async def accept_leads(session: AsyncSession, leads: Sequence[LeadFields], *, su
         # A big chunk's CPU work goes to a thread so the event loop keeps serving; a small one is not worth it.
         rows, outbox, answers = await asyncio.to_thread(prepare) if len(chunk) > 50 else prepare()
         await session.execute(insert(tables.leads), rows)
-        await session.execute(insert(tables.outbox), outbox)
+        await insert_outbox_rows(session, tables.outbox, outbox)
         for lead, answer in zip(chunk, answers, strict=True):
             await link_external_ids(session, answer.lead_id, lead.external_ids, now=now)
         accepted.extend(answers)

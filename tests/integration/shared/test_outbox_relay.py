@@ -170,3 +170,109 @@ async def test_a_relay_killed_holding_the_head_delays_the_next_one_by_the_lease_
     clock.current += timedelta(seconds=1)
     assert await restarted.publish_pending() == 3
     assert publisher.sent == [e.id for e in events]
+
+
+class _Statements:
+    """The SQL statements run on an engine that read or change the outbox, while listening."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.seen: list[str] = []
+        self._engine = session_factory.kw["bind"].sync_engine
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if " outbox" in statement and "outbox_marks" not in statement:
+            self.seen.append(statement.split()[0].upper())
+
+    def __enter__(self) -> _Statements:
+        from sqlalchemy import event
+        event.listen(self._engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        from sqlalchemy import event
+        event.remove(self._engine, "before_cursor_execute", self._record)
+
+
+class _StuckPublisher(_Publisher):
+    """A broker that fails every send until ``healthy`` (a relay's process that cannot publish)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.healthy = False
+        self.attempts = 0
+
+    async def send_batch(self, messages: list[tuple[str, str, bytes]]) -> list[Any]:
+        self.attempts += 1
+        if not self.healthy:
+            raise ConnectionError("broker away")
+        return await super().send_batch(messages)
+
+
+async def _eventually(probe: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not probe():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_running_relay_publishes_what_a_transaction_commits_without_claiming_it(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The fast path: rows committed in the relay's process go out without a claim (no SELECT of the outbox,
+    no UPDATE of a lease); the only statement after the commit marks them published."""
+    publisher = _Publisher()
+    relay = OutboxRelay(session_factory=session_factory, table=outbox, publisher=publisher,  # type: ignore[arg-type]
+                        marks_table=marks, poll_interval=60)  # no periodic claim during the test
+    task = asyncio.create_task(relay.run())
+    try:
+        await _eventually(lambda: relay._last_claim.year > 1)  # its first claim, at start, found nothing
+        events = [_activity("lead-fast", f"a{i}") for i in range(5)]
+        with _Statements(session_factory) as statements:
+            await _queue(session_factory, events)
+            await _eventually(lambda: len(publisher.sent) == 5)
+            await _eventually(lambda: "UPDATE" in statements.seen)
+        assert publisher.sent == [e.id for e in events]
+        assert statements.seen == ["INSERT"] * 5 + ["UPDATE"]  # the five rows, then marking them published
+        async with session_factory() as session:
+            published = (await session.execute(select(outbox.c.published_at, outbox.c.claimed_until))).all()
+        assert len(published) == 5 and all(p.published_at is not None and p.claimed_until is None
+                                           for p in published)
+    finally:
+        await relay.stop()
+        await task
+
+
+async def test_rows_handed_to_a_relay_that_cannot_publish_go_out_in_order_after_it_recovers_or_elsewhere(
+        session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """A failed send keeps the rows (in order, leased): the relay claims them with anything older once the
+    broker is back. Another relay leaves them alone until their lease runs out (the process may be dead),
+    then publishes them itself."""
+    clock = _Clock(datetime.now(UTC))
+    stuck = _StuckPublisher()
+    relay = OutboxRelay(session_factory=session_factory, table=outbox, publisher=stuck,  # type: ignore[arg-type]
+                        marks_table=marks, poll_interval=60, clock=clock, lease_seconds=5)
+    task = asyncio.create_task(relay.run())
+    events = [_activity("lead-stuck", f"a{i}") for i in range(4)]
+    try:
+        await _eventually(lambda: relay._last_claim.year > 1)
+        await _queue(session_factory, events)
+        await _eventually(lambda: stuck.attempts >= 1)
+
+        other_publisher = _Publisher()
+        other_publisher.sent = stuck.sent  # one broker: its offsets go on from what either relay sent
+        other = OutboxRelay(session_factory=session_factory, table=outbox,  # type: ignore[arg-type]
+                            publisher=other_publisher, marks_table=marks, clock=clock, lease_seconds=5)
+        assert await other.publish_pending() == 0  # leased to the first relay
+        clock.current += timedelta(seconds=5.5)
+        assert await other.publish_pending() == 4  # that relay's lease ran out: taken over, in order
+        assert other_publisher.sent == [e.id for e in events]
+
+        more = [_activity("lead-stuck", f"b{i}") for i in range(3)]
+        await _queue(session_factory, more)
+        stuck.healthy = True
+        relay.wake()
+        await _eventually(lambda: len(stuck.sent) == 7)
+        await asyncio.sleep(0.2)  # a repeat of the first four would show up now
+        assert stuck.sent == [e.id for e in events + more]  # the other relay marked the first four published
+    finally:
+        await relay.stop()
+        await task
