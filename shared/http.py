@@ -79,13 +79,13 @@ def bearer_token(headers: Any) -> str | None:
 ADMIN_TOKEN_NEEDED = "This endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'."
 
 
-def bearer_token_dependency(tokens: tuple[bytes, ...] | SecretStr) -> Callable[[Request], None]:
+def bearer_token_dependency(tokens: tuple[bytes, ...] | SecretStr) -> Callable[[Request], Awaitable[None]]:
     """A dependency that requires ``Authorization: Bearer <token>`` with one of ``tokens`` (pass
     ``settings.admin_tokens``: the admin token and, while it is rotated, the previous one), compared in constant
     time. A single ``SecretStr`` is accepted as the only token."""
     accepted = (tokens.get_secret_value().encode(),) if isinstance(tokens, SecretStr) else tokens
 
-    def require_admin(request: Request) -> None:
+    async def require_admin(request: Request) -> None:
         given = bearer_token(request.headers)
         if given is None or not token_matches(given, accepted):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=ADMIN_TOKEN_NEEDED,
@@ -291,7 +291,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return getattr(request.app.state, "clock", None) or SystemClock()
 
 

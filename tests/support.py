@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -104,3 +105,23 @@ async def read_raw(bootstrap: str, topic: str, *, count: int, timeout: float = 2
         return await eventually(enough, timeout=timeout, what=f"{count} record(s) on {topic}")
     finally:
         await consumer.stop()
+
+
+@contextlib.contextmanager
+def thread_pool_dependency_calls() -> Iterator[list[str]]:
+    """The dependencies FastAPI runs in a thread pool while inside (a plain ``def`` dependency goes there: a
+    thread hand-off per dependency per request; the services' dependencies are all ``async def``)."""
+    from fastapi.dependencies import utils as fastapi_dependencies
+
+    calls: list[str] = []
+    original = fastapi_dependencies.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(func, "__qualname__", repr(func)))
+        return await original(func, *args, **kwargs)
+
+    fastapi_dependencies.run_in_threadpool = counted  # type: ignore[assignment]
+    try:
+        yield calls
+    finally:
+        fastapi_dependencies.run_in_threadpool = original

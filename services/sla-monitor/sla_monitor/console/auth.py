@@ -28,7 +28,7 @@ def _keys(request: Request) -> tuple[bytes, ...]:
     return sessions.signing_keys(request.app.state.settings.admin_tokens)
 
 
-def current_session(request: Request, clock: ClockDep) -> Session | None:
+async def current_session(request: Request, clock: ClockDep) -> Session | None:
     return sessions.verify(request.cookies.get(COOKIE_NAME), _keys(request), now=clock.now())
 
 
@@ -36,7 +36,7 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def require_session(request: Request, session: Annotated[Session | None, Depends(current_session)]) -> Session:
+async def require_session(request: Request, session: Annotated[Session | None, Depends(current_session)]) -> Session:
     """The signed-in operator. A page (GET) without one is sent to the sign-in page, and comes back after it;
     an htmx request or a form post answers 401 (htmx follows ``HX-Redirect`` to the sign-in page)."""
     if session is not None:

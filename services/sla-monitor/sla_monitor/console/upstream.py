@@ -70,7 +70,7 @@ class Upstream:
         await self._http.aclose()
 
 
-def get_upstream(request: Request) -> Upstream:
+async def get_upstream(request: Request) -> Upstream:
     upstream: Upstream = request.app.state.upstream
     return upstream
 
