@@ -12,6 +12,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from shared import sqlite_driver
 from shared.settings import SCHEMA_PATTERN
 
 
@@ -55,6 +56,10 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
         # the process instead of sleeping in SQLite's busy handler, which multiplies tail latency under load.
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
+        if parsed.database and not parsed.query:  # a plain file or :memory:, no driver options in the URL
+            database = parsed.database
+            kwargs.setdefault("async_creator", lambda: sqlite_driver.connect(database, timeout=30,
+                                                                            check_same_thread=False))
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
