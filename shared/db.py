@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import DateTime, Table, event, false, text, update
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +83,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def take_write_lock(session: AsyncSession, table: Table) -> None:
+    """On SQLite, make the session's transaction a writer now: an UPDATE of ``table`` that matches no row takes
+    the database's write lock, which its first write would take anyway. Its reads then run without a thread
+    hop (``shared.sqlite_driver``) and see no other writer's commit in between. Nothing on PostgreSQL, which
+    locks rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        key = next(iter(table.primary_key.columns))
+        await session.execute(update(table).where(false()).values({key.name: key}))
 
 
 async def ping(engine: AsyncEngine) -> None:

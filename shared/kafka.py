@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import inbox
 from shared.backoff import backoff_delay
+from shared.db import take_write_lock
 from shared.events import CloudEvent, UnknownEventType, UnknownEventVersion
 from shared.failures import Failure, PoisonMessage, classify, describe
 from shared.logging import get_logger
@@ -212,6 +213,7 @@ class EventConsumer:
         publisher: EventPublisher,
         after_commit: Callable[[], None] | None = None,
         on_assignment: Callable[[frozenset[int]], None] | None = None,
+        fetch_max_wait_ms: int = 5,
     ) -> None:
         self._settings = settings
         self.group_id = group_id
@@ -222,6 +224,10 @@ class EventConsumer:
         self._publisher = publisher
         self._after_commit = after_commit
         self.on_assignment = on_assignment
+        #: How long the broker may hold a fetch with nothing to return. Short, because a broker that does not
+        #: answer a waiting fetch as soon as a message arrives (the embedded one) delays each message by about
+        #: half of it; a consumer whose messages are not urgent passes more and spares both sides the polling.
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._assigned: set[int] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._commit_task: asyncio.Task[None] | None = None
@@ -285,7 +291,7 @@ class EventConsumer:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=5,
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
             session_timeout_ms=session_timeout,
             heartbeat_interval_ms=max(100, session_timeout // 5),
         )
@@ -425,6 +431,7 @@ class EventConsumer:
         handler that can take several events at once (``shared.dispatch``) gets them together."""
         try:
             async with self._session_factory.begin() as session:
+                await take_write_lock(session, self._processed)  # it records the batch: a writer from the start
                 events = [(decode(record.value), record.partition) for record in records]
                 seen = await inbox.processed_among(session, self._processed, [e.id for e, _ in events])
                 fresh: list[tuple[CloudEvent, int]] = []
@@ -459,6 +466,7 @@ class EventConsumer:
             attempt += 1
             try:
                 async with self._session_factory.begin() as session:
+                    await take_write_lock(session, self._processed)
                     await self._apply_once(session, event, record.partition)
             except Exception as exc:
                 kind = classify(exc)

@@ -7,6 +7,12 @@ event loop; under load they were a third of each service's CPU. The cursor here 
 execute, fetch the first ``FIRST_ROWS`` rows and close, answering later fetches from memory. A bigger
 result (a streamed backtest) keeps its SQLite cursor open and fetches the rest on demand, as before.
 
+Inside a write transaction (after its first write statement, which may wait for SQLite's write lock and so
+goes to the thread) statements run on the event loop itself: nothing can make them wait, and they touch only
+the transaction's pages. ``shared.db.take_write_lock`` starts a write transaction first, so that its reads
+run inline too. Commit and rollback always go to the thread: a commit waits for the disk. Read-only work
+(reports, backtests), which may scan many rows, always runs on the thread.
+
 It is an ``aiosqlite.Connection`` in every other respect, handed to SQLAlchemy's aiosqlite dialect through
 ``create_async_engine(async_creator=...)`` (``shared.db.create_engine`` does this for SQLite URLs).
 """
@@ -66,8 +72,14 @@ class Cursor:
 
     async def _start(self, many: bool, sql: str, parameters: Any) -> Cursor:
         await self.close()
-        self.description, self.rowcount, self.lastrowid, rows, self._open = await self._connection._execute(
-            self._run, many, sql, parameters)
+        connection = self._connection
+        if connection.writing():  # no lock to wait for: run it here, without a hop
+            answer = self._run(many, sql, parameters)
+        else:
+            answer = await connection._execute(self._run, many, sql, parameters)
+            if not sql.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA")):
+                connection.wrote()
+        self.description, self.rowcount, self.lastrowid, rows, self._open = answer
         self._rows = deque(rows)
         return self
 
@@ -116,11 +128,33 @@ class Cursor:
 
 
 class Connection(aiosqlite.Connection):
-    """An ``aiosqlite.Connection`` whose cursors take one hop per statement."""
+    """An ``aiosqlite.Connection`` whose cursors take one hop per statement, or none inside a write transaction."""
+
+    _writing = False
 
     @property
     def sqlite(self) -> sqlite3.Connection:
         return self._conn
+
+    def wrote(self) -> None:
+        """A write statement ran: the transaction holds the database's write lock until it ends."""
+        self._writing = self._conn.in_transaction
+
+    def writing(self) -> bool:
+        """Whether this connection holds SQLite's write lock (a write transaction is open): then no statement
+        waits for a lock, and one on the cached pages of a transaction's small working set takes microseconds,
+        less than a hop to the thread and back. Commit and rollback (the fsync) still go to the thread."""
+        if self._writing and not self._conn.in_transaction:
+            self._writing = False
+        return self._writing
+
+    async def commit(self) -> None:
+        if self._conn.in_transaction:  # else nothing to commit: no hop (a read-only session ending)
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self._conn.in_transaction:  # else nothing to undo: no hop (the pool resets every connection returned)
+            await super().rollback()
 
     def cursor(self) -> Cursor:  # type: ignore[override]  # SQLAlchemy enters it with ``async with``
         return Cursor(self)

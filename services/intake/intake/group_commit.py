@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from intake import tables
 from intake.leads import AcceptedLead, accept_lead, accept_leads
+from shared.db import take_write_lock
 from shared.events import LeadFields
 from shared.logging import get_logger
 
@@ -66,6 +68,7 @@ class LeadCommitter:
         now = self._now()
         try:
             async with self._session_factory.begin() as session:
+                await take_write_lock(session, tables.leads)  # it stores leads: a writer from the start
                 accepted = await accept_leads(session, [w.lead for w in group],
                                               submitted_by=[w.submitted_by for w in group], now=now,
                                               duplicate_lookback=self._lookback)
@@ -84,6 +87,7 @@ class LeadCommitter:
         for waiting in group:
             try:
                 async with self._session_factory.begin() as session:
+                    await take_write_lock(session, tables.leads)
                     answer = await accept_lead(session, waiting.lead, submitted_by=waiting.submitted_by, now=now,
                                                duplicate_lookback=self._lookback)
             except Exception as exc:  # noqa: BLE001 - this lead's request answers with it

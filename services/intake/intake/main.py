@@ -49,6 +49,10 @@ def retention_rules(settings: IntakeSettings) -> list[RetentionRule]:
                           keep_if=lambda: fetches.c.state != lead_fetches.DONE)]
 
 
+#: A CRM id learned (lead.linked) is not urgent: the consumer polls the broker 4 times a second, not 200.
+LINKED_FETCH_WAIT_MS = 250
+
+
 def create_app(settings: IntakeSettings) -> FastAPI:
     engine = db.create_engine(settings.intake_database_url, schema=settings.intake_database_schema)
     session_factory = db.create_session_factory(engine)
@@ -74,7 +78,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     consumer = EventConsumer(
         settings=settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS, handler=linked_handler(),
         session_factory=session_factory, processed_events=tables.processed_events, publisher=publisher,
-        after_commit=relay.notify)
+        after_commit=relay.notify, fetch_max_wait_ms=LINKED_FETCH_WAIT_MS)
 
     # Learning a CRM id (lead.linked) waits while the broker is away, and fetching announced leads while the
     # provider's API is (or the loop restarts); accepting leads and webhooks does not.

@@ -3,6 +3,7 @@ RETURNING, errors, streamed long results, and the hop count itself."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import sqlite_driver
-from shared.db import create_engine, create_session_factory
+from shared.db import create_engine, create_session_factory, take_write_lock
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String(50), unique=True))
@@ -98,3 +99,32 @@ async def test_a_result_longer_than_the_first_fetch_is_read_whole_and_streamed_i
                 assert hops.count == 1  # the first chunk came with the statement; the rest is still in SQLite
         assert streamed == everything
         assert hops.count == 3  # then the rest, in two fetches (and no hop to close what ended)
+
+
+async def test_inside_a_write_transaction_statements_run_without_a_hop_and_no_other_writer_gets_in(
+        engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    hops = _Hops(monkeypatch)
+    async with sessions() as session:  # read-only work (a report) always goes to the thread
+        for _ in range(3):
+            await session.execute(select(things.c.id))
+        assert hops.count == 3
+
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    try:
+        async with sessions.begin() as session:
+            hops.count = 0
+            await take_write_lock(session, things)
+            assert hops.count == 1  # the statement taking the lock may wait for it: on the thread
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")  # the lock is held from here on
+            await session.execute(insert(things).values(name="inline"))
+            assert await session.scalar(select(things.c.name).where(things.c.name == "inline")) == "inline"
+            assert hops.count == 1  # a write and a read, both on the event loop
+        assert hops.count == 2  # the commit (it waits for the disk) on the thread
+        other.execute("BEGIN IMMEDIATE")  # released at commit
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    async with sessions() as session:
+        assert (await session.execute(select(things.c.name))).scalars().all() == ["inline"]
