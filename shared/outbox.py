@@ -139,13 +139,12 @@ _running: weakref.WeakKeyDictionary[Engine, dict[str, OutboxRelay]] = weakref.We
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """An outbox row as the relay publishes it (the columns a claim reads)."""
+    """An outbox row handed over on commit, as the relay publishes it."""
 
     id: int
     topic: str
     key: str
     payload: str
-    claimed_until: datetime | None = None
 
 
 async def insert_outbox_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -286,8 +285,8 @@ class OutboxRelay(Worker):
             rows = await self._claim()
             self._last_claim = self._clock.now()
         if rows:
-            claimed = {r.id for r in rows}
-            if self._handed_over and claimed:
+            if self._handed_over:  # claimed with the rest: not to be sent again from memory
+                claimed = {r.id for r in rows}
                 self._handed_over = deque(r for r in self._handed_over if r.id not in claimed)
         elif self._handed_over and not self._claim_first:
             rows = [self._handed_over.popleft() for _ in range(min(self._batch_size, len(self._handed_over)))]

@@ -1,4 +1,4 @@
-"""The router's and the sla-monitor's admin requests run no dependency in a thread pool (see
+"""The sla-monitor's admin and console requests run no dependency in a thread pool (see
 ``tests.support.thread_pool_dependency_calls``)."""
 
 from __future__ import annotations
