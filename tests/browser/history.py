@@ -8,6 +8,7 @@ import asyncio
 import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaProducer
 
@@ -63,10 +64,16 @@ async def _publish(bootstrap: str, events: list[tuple[str, CloudEvent]]) -> None
         await producer.stop()
 
 
-def publish_history(bootstrap: str, now: datetime | None = None) -> int:
-    """Publish ``history`` on the broker; the number of leads in it. Runs in a thread with its own event loop,
-    out of the way of Playwright's."""
+class Published(NamedTuple):
+    leads: int
+    calls: int
+
+
+def publish_history(bootstrap: str, now: datetime | None = None) -> Published:
+    """Publish ``history`` on the broker; how many leads and first calls it holds. Runs in a thread with its own
+    event loop, out of the way of Playwright's."""
     events = history(now or datetime.now(UTC))
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _publish(bootstrap, events)).result()
-    return sum(1 for topic, _ in events if topic == topics.LEADS_ASSIGNED)
+    return Published(leads=sum(1 for topic, _ in events if topic == topics.LEADS_ASSIGNED),
+                     calls=sum(1 for topic, _ in events if topic == topics.LEADS_ACTIVITY))
