@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth_throttle import FailedAttempts, too_many_failures
 from shared.clock import Clock, SystemClock
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
@@ -191,20 +193,39 @@ class AuthGate:
     """Refuse a request (401) from its headers alone, before the application reads a byte of its body.
 
     ``refuse(scope)`` returns the reason to refuse, or None to let the request through. FastAPI reads and
-    parses a body before it runs dependencies, so a dependency alone checks the token too late.
+    parses a body before it runs dependencies, so a dependency alone checks the token too late. Each refusal is
+    counted against the client's address in ``throttle``; a blocked address gets 429 on every path that needs
+    credentials (one ``refuse`` would turn down without any), whatever it sends (see ``shared.auth_throttle``).
     """
 
-    def __init__(self, app: ASGIApp, refuse: Refusal) -> None:
+    def __init__(self, app: ASGIApp, refuse: Refusal, throttle: FailedAttempts,
+                 now: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.refuse = refuse
+        self.throttle = throttle
+        self.now = now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            client = client_address(scope)
+            now = self.now()
+            wait = self.throttle.retry_after(client, now)
+            if wait is not None and self.refuse({**scope, "headers": []}) is not None:
+                await _refuse(send, 429, too_many_failures(wait), {"Retry-After": str(wait)})
+                return
             reason = self.refuse(scope)
             if reason is not None:
+                self.throttle.failed(client, now)
                 await _refuse(send, 401, reason, {"WWW-Authenticate": "Bearer"})
                 return
         await self.app(scope, receive, send)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as uvicorn reports it (the proxy's, unless its address is in
+    ``--forwarded-allow-ips``)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def admin_gate(tokens: tuple[bytes, ...], *, prefix: str = "/v1/") -> Refusal:
@@ -220,10 +241,44 @@ def admin_gate(tokens: tuple[bytes, ...], *, prefix: str = "/v1/") -> Refusal:
     return refuse
 
 
-def guard(app: FastAPI, *, limit_for: Callable[[str], int], refuse: Refusal) -> None:
-    """Check credentials first (401), then the body size (413), both before the body is read or parsed."""
+def guard(app: FastAPI, *, limit_for: Callable[[str], int], refuse: Refusal, throttle: FailedAttempts) -> None:
+    """Check credentials first (401, or 429 for an address refused too often), then the body size (413), both
+    before the body is read or parsed. ``throttle`` is kept as ``app.state.failed_attempts`` for routes that check
+    credentials of their own (the console's sign-in)."""
+    app.state.failed_attempts = throttle
     app.add_middleware(BodySizeLimit, limit_for=limit_for)  # type: ignore[arg-type]
-    app.add_middleware(AuthGate, refuse=refuse)  # type: ignore[arg-type]
+    app.add_middleware(AuthGate, refuse=refuse, throttle=throttle)  # type: ignore[arg-type]
+    _document_the_gate(app, refuse)
+
+
+CREDENTIALS_REFUSED = {"description": "The credentials are missing or wrong."}
+TOO_MANY_REFUSALS = {
+    "description": "This address had too many credentials refused lately (AUTH_FAILURE_LIMIT); nothing was read.",
+    "headers": {"Retry-After": {"description": "Seconds until the address may try again.",
+                                "schema": {"type": "integer"}}}}
+
+
+def _document_the_gate(app: FastAPI, refuse: Refusal) -> None:
+    """Add the gate's answers (401, 429) to the OpenAPI document of every operation it guards: those it would
+    refuse without credentials."""
+    build = app.openapi
+    documented = False
+
+    def openapi() -> dict[str, Any]:
+        nonlocal documented
+        schema = build()
+        if not documented:
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if refuse({"type": "http", "path": path, "method": method.upper(), "headers": []}) is None:
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    responses.setdefault("401", CREDENTIALS_REFUSED)
+                    responses.setdefault("429", TOO_MANY_REFUSALS)
+            documented = True
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _refuse(send: Send, status_code: int, detail: str, headers: dict[str, str] | None = None) -> None:

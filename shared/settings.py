@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth_throttle import FailedAttempts
+
 
 class MissingCredentials(ValueError):
     """Raised at start when a credential a service needs is not configured."""
@@ -41,6 +43,10 @@ class ServiceSettings(KafkaSettings):
     http_max_body_bytes: int = Field(default=64 * 1024, ge=1)
     #: Largest routing or policy document upload (JSON or YAML); refused with 413 before it is read.
     http_max_document_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: A client address whose credentials are refused this many times within AUTH_FAILURE_WINDOW_SECONDS gets
+    #: 429 on every path that needs credentials until the oldest of those refusals is that old.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: float = Field(default=60, gt=0)
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     #: Seconds between outbox polls when nothing wakes the relay earlier.
@@ -74,6 +80,10 @@ class ServiceSettings(KafkaSettings):
                 "`make run` uses the dev value 'dev-admin'."
             )
         return self
+
+    def failed_attempts(self) -> FailedAttempts:
+        """A new count of refused credentials per client address, with this service's limits."""
+        return FailedAttempts(limit=self.auth_failure_limit, window=self.auth_failure_window_seconds)
 
     @property
     def admin_tokens(self) -> tuple[bytes, ...]:

@@ -91,7 +91,7 @@ def refuse_before_body(settings: IntakeSettings) -> Refusal:
             # (Unset, the route answers 404 naming HUBSPOT_CLIENT_SECRET.)
             signed = headers.get("x-hubspot-signature-v3") and headers.get("x-hubspot-request-timestamp")
             return None if signed else HUBSPOT_SIGNATURE_NEEDED
-        if path == "/v1/integrations/unmatched":
+        if path == "/v1/integrations/unmatched" or path.startswith("/v1/admin/"):
             return None if _is_admin(settings, headers) else ADMIN_NEEDED
         return None
 

@@ -123,7 +123,8 @@ def create_app(settings: IntakeSettings) -> FastAPI:
                                   publisher=publisher), dependencies=[Depends(require_admin)],
                        responses={401: {"description": "The admin bearer token is missing or wrong."}})
     publish_schemas(app, LeadSubmission, ActivitySubmission)
-    guard(app, refuse=refuse_before_body(settings), limit_for=body_limit(settings))
+    guard(app, refuse=refuse_before_body(settings), limit_for=body_limit(settings),
+          throttle=settings.failed_attempts())
     return app
 
 

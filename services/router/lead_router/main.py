@@ -97,7 +97,7 @@ def create_app(settings: RouterSettings, *, clock: Clock | None = None) -> FastA
     app.include_router(dlq_router(settings=settings, group=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
                                   publisher=publisher), dependencies=admin)
     body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
-    guard(app, refuse=admin_gate(settings.admin_tokens),
+    guard(app, refuse=admin_gate(settings.admin_tokens), throttle=settings.failed_attempts(),
           limit_for=lambda path: document_limit if path in DOCUMENT_PATHS else body_limit)
     return app
 

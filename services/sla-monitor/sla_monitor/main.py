@@ -199,7 +199,7 @@ def create_app(settings: SlaMonitorSettings, *, clock: Clock | None = None) -> F
     # The console has its own session (signed in with the admin token), so it is outside the bearer gate (/v1/).
     install_console(app, settings)
     body_limit, document_limit = settings.http_max_body_bytes, settings.http_max_document_bytes
-    guard(app, refuse=admin_gate(settings.admin_tokens),
+    guard(app, refuse=admin_gate(settings.admin_tokens), throttle=settings.failed_attempts(),
           limit_for=lambda path: document_limit if path in DOCUMENT_PATHS else body_limit)
     return app
 

@@ -58,6 +58,20 @@ async def test_the_previous_admin_token_stays_valid_during_a_rotation(
             assert answer.status_code == status, header
 
 
+
+async def test_guessing_the_admin_token_is_cut_off_at_the_limit(
+        databases: DatabaseFactory, kafka_bootstrap: str, tmp_path: Path) -> None:
+    settings = router_settings(await migrated(databases), kafka_bootstrap, write_document(tmp_path),
+                               auth_failure_limit=3)
+    async with serve(create_app(settings)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        guesses = [(await http.get("/v1/reps", headers={"Authorization": f"Bearer guess-{n}"})).status_code
+                   for n in range(4)]
+        assert guesses == [401, 401, 401, 429]
+        right = await http.get("/v1/routing/config", headers={"Authorization": "Bearer test-admin"})
+        assert right.status_code == 429 and 55 <= int(right.headers["retry-after"]) <= 60
+        assert (await http.get("/healthz")).status_code == 200
+
+
 def _with(path: str, value: object) -> dict[str, object]:
     document = copy.deepcopy(DOCUMENT)
     target: dict[str, object] = document

@@ -123,3 +123,20 @@ async def test_the_vendored_scripts_are_served_from_the_app(browser: httpx.Async
         answer = await browser.get(f"/ops/static/{name}")
         assert answer.status_code == 200, name
     assert "htmx" in (await browser.get("/ops/static/htmx.min.js")).text[:2000]
+
+
+async def test_twenty_wrong_tokens_block_sign_in_and_the_api_from_that_address(browser: httpx.AsyncClient) -> None:
+    """The admin token cannot be guessed at network speed: after 20 refusals in a minute the address gets 429
+    (not even the right token is checked) on the sign-in form and on the bearer API alike."""
+    for _ in range(19):
+        assert (await sign_in(browser, "guess")).status_code == 401
+    api = await browser.get("/v1/subscriptions", headers={"Authorization": "Bearer guess"})
+    assert api.status_code == 401  # the twentieth refusal, counted against the same address
+    blocked = await sign_in(browser)
+    assert blocked.status_code == 429 and "set-cookie" not in blocked.headers
+    assert 55 <= int(blocked.headers["retry-after"]) <= 60
+    assert "Too many refused credentials" in blocked.text
+    api = await browser.get("/v1/subscriptions", headers={"Authorization": "Bearer test-admin"})
+    assert api.status_code == 429 and api.headers["retry-after"]
+    assert (await browser.get("/ops/login")).status_code == 200  # the page itself needs no credentials
+    assert (await browser.get("/healthz")).status_code == 200

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -10,7 +11,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shared.http import ClockDep, token_matches
+from shared.auth_throttle import FailedAttempts, too_many_failures
+from shared.http import ClockDep, client_address, token_matches
 from shared.logging import get_logger
 from sla_monitor.console import session as sessions
 from sla_monitor.console.pages import render
@@ -95,11 +97,22 @@ async def login_page(request: Request, session: Annotated[Session | None, Depend
 async def login(request: Request, clock: ClockDep, token: Annotated[str, Form(max_length=1024)] = "",
                 next: Annotated[str, Form(max_length=2048)] = HOME_PATH) -> Response:
     """Sign in with the admin token: a session cookie (``HttpOnly``, ``SameSite=Strict``, ``Path=/ops``,
-    ``Secure`` over https) valid for ``CONSOLE_SESSION_HOURS``."""
+    ``Secure`` over https) valid for ``CONSOLE_SESSION_HOURS``. Refused tokens count against the client's address
+    with the API's (``AUTH_FAILURE_LIMIT``): past the limit, 429 until the window has passed."""
     if not _same_origin(request):
         raise HTTPException(403, detail="Sign-in is only accepted from the console's own page.")
     settings = request.app.state.settings
+    throttle: FailedAttempts = request.app.state.failed_attempts
+    client, now = client_address(request.scope), time.monotonic()
+    wait = throttle.retry_after(client, now)
+    if wait is not None:  # not even a right token is checked while blocked: guessing gains nothing
+        log.info("console.sign_in_throttled", retry_after=wait)
+        refused = render(request, "login.html", {"next": safe_next(next), "error": too_many_failures(wait)},
+                         session=None, status_code=429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     if not token_matches(token, settings.admin_tokens):
+        throttle.failed(client, now)
         log.info("console.sign_in_refused")
         return render(request, "login.html", {"next": safe_next(next),
                                               "error": "That is not the admin token. Try again."},
