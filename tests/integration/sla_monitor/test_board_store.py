@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, create_session_factory
@@ -82,3 +82,35 @@ async def test_the_fingerprint_changes_when_a_clock_comes_changes_or_goes(
     async with sessions.begin() as session:
         await session.execute(update(tables.clocks).values(state="met"))
     assert len({empty, one, changed}) == 3 and await fingerprint() == empty
+
+
+async def test_the_board_reads_open_clocks_through_their_index_not_every_clock(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """With a million clocks met long ago and a few hundred open, a scan of every clock would cost the board (and
+    its fingerprint, every few seconds) more than all the rest: the planner must be able to use the partial
+    ``ix_clocks_board`` for the queries exactly as the board sends them."""
+    await _clock(sessions, "fresh", started=timedelta(minutes=1))
+    engine = sessions.kw["bind"]
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "clocks" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with sessions() as session:
+            await board_rows(session, now=NOW, breached_within=WINDOW)
+            await board_fingerprint(session, now=NOW, breached_within=WINDOW)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert len(sent) == 2
+    async with engine.connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:  # a table this small is cheaper to scan; ask whether the index can serve the query at all
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in sent:
+            explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            plan = " ".join(str(cell) for row in await conn.exec_driver_sql(explain + statement, parameters)
+                            for cell in row)
+            assert "ix_clocks_board" in plan, plan
