@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,8 +92,13 @@ async def take_write_lock(session: AsyncSession, table: Table) -> None:
     hop (``shared.sqlite_driver``) and see no other writer's commit in between. Nothing on PostgreSQL, which
     locks rows."""
     if session.get_bind().dialect.name == "sqlite":
-        key = next(iter(table.primary_key.columns))
-        await session.execute(update(table).where(false()).values({key.name: key}))
+        await session.execute(_no_op_write(table))
+
+
+@functools.cache
+def _no_op_write(table: Table) -> Any:
+    key = next(iter(table.primary_key.columns))
+    return update(table).where(false()).values({key.name: key})
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -31,6 +31,7 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -156,14 +157,39 @@ async def insert_outbox_rows(session: AsyncSession, table: Table, rows: list[dic
     bind = session.get_bind()
     relay = _running.get(bind, {}).get(table.name) if isinstance(bind, Engine) else None
     if relay is None or not relay.takes_handed_over():
-        await session.execute(insert(table), rows)
+        await session.execute(_statements(table).insert, rows)
         session.info[_WRITTEN_PLAIN] = True
         return
     leased = relay.lease_end()
-    ids = (await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+    ids = (await session.execute(_statements(table).insert_returning_ids,
                                  [{**row, "claimed_until": leased} for row in rows])).scalars().all()
     handed = session.info.setdefault(_HANDED_OVER, [])
     handed.append((relay, [_Row(i, r["topic"], r["key"], r["payload"]) for i, r in zip(ids, rows, strict=True)]))
+
+
+class _Statements:
+    """The statements run for every event, built once per outbox table: that skips SQLAlchemy's building and
+    cache-key walk on each call (about half of a simple statement's CPU)."""
+
+    def __init__(self, table: Table) -> None:
+        self.insert = insert(table)
+        self.insert_returning_ids = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        now = bindparam("now", type_=table.c.published_at.type)
+        self.mark_published = (update(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+                               .values(published_at=now, claimed_until=None))
+
+
+@functools.cache
+def _statements(table: Table) -> _Statements:
+    return _Statements(table)
+
+
+@functools.cache
+def _move_marks(marks: Table) -> Any:
+    """Move a mark forward only ("offset < new" keeps it from going back if replicas interleave)."""
+    return (update(marks).where(marks.c.topic == bindparam("t"), marks.c.partition == bindparam("p"),
+                                marks.c.offset < bindparam("o"))
+            .values(offset=bindparam("o"), updated_at=bindparam("u", type_=marks.c.updated_at.type)))
 
 
 @event.listens_for(Session, "after_commit")
@@ -307,8 +333,7 @@ class OutboxRelay(Worker):
                 await self._release(ids)
             raise
         async with self._session_factory.begin() as session:
-            await session.execute(update(self._table).where(self._table.c.id.in_(ids))
-                                  .values(published_at=self._clock.now(), claimed_until=None))
+            await session.execute(_statements(self._table).mark_published, {"ids": ids, "now": self._clock.now()})
             went_back = await self._record_marks(session, results or [])
             claimed_ahead = []
             if not went_back and not handed and len(rows) == self._batch_size:  # more is probably waiting
@@ -413,11 +438,8 @@ class OutboxRelay(Worker):
         moved = [{"t": t, "p": p, "o": o, "u": now} for (t, p), o in highest.items() if (t, p) in known]
         new = [{"topic": t, "partition": p, "offset": o, "updated_at": now}
                for (t, p), o in highest.items() if (t, p) not in known]
-        if moved:  # one executemany; "offset < new" keeps a mark from going back if replicas interleave
-            await session.execute(update(marks).where(marks.c.topic == bindparam("t"),
-                                                      marks.c.partition == bindparam("p"),
-                                                      marks.c.offset < bindparam("o"))
-                                  .values(offset=bindparam("o"), updated_at=bindparam("u")), moved)
+        if moved:  # one executemany
+            await session.execute(_move_marks(marks), moved)
         if new:  # another replica may have written the partition's first mark meanwhile: then keep its own
             dialect = session.get_bind().dialect.name
             if dialect == "sqlite":

@@ -75,6 +75,8 @@ class VersionedDocuments(Generic[T]):
         self.table = table
         self.parse = parse
         self._active: Version[T] | None = None
+        # Every message handled asks for the newest number: built once, not per call.
+        self._newest = select(func.max(table.c.version))
 
     def read_file(self, path: str | Path) -> dict[str, Any]:
         """Read a YAML (or JSON) document and validate it."""
@@ -83,7 +85,7 @@ class VersionedDocuments(Generic[T]):
         return document  # type: ignore[no-any-return]
 
     async def newest_number(self, session: AsyncSession) -> int | None:
-        value = (await session.execute(select(func.max(self.table.c.version)))).scalar()
+        value = (await session.execute(self._newest)).scalar()
         return int(value) if value is not None else None
 
     async def load(self, session: AsyncSession, number: int) -> Version[T] | None:

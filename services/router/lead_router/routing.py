@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_router import tables
@@ -25,42 +25,63 @@ from shared.outbox import add_many_to_outbox, add_to_outbox
 
 EVENT_SOURCE = "leadrouter/router"
 
+# Run for every lead routed: built once here, they skip SQLAlchemy's statement building and cache-key walk on
+# each call (about half of a simple statement's CPU).
+_leads, _a = tables.leads, tables.assignments
+_KNOWN_LEADS = select(_leads.c.lead_id).where(_leads.c.lead_id.in_(bindparam("lead_ids", expanding=True)))
+_INSERT_LEADS = insert(_leads)
+_INSERT_ASSIGNMENTS = insert(_a)
+_CURRENT_OF = select(_a.c.lead_id, _a.c.rep_id, _a.c.team, _a.c.current, _a.c.state).where(
+    _a.c.lead_id.in_(bindparam("lead_ids", expanding=True)))
+_SUPERSEDE = update(_a).where(_a.c.lead_id == bindparam("lead"), _a.c.current.is_(True)).values(
+    current=False, state="superseded")
+
+
+def _earlier_leads(column: Any, *, exclude: bool) -> Any:
+    """The leads with one of the ``keys`` in ``column`` received since ``since`` (and, with ``exclude``, other
+    than ``lead``): their key, id and time."""
+    query = select(column.label("key"), _leads.c.lead_id, _leads.c.received_at).where(
+        column.in_(bindparam("keys", expanding=True)), _leads.c.received_at >= bindparam("since"))
+    return query.where(_leads.c.lead_id != bindparam("lead")) if exclude else query
+
+
+_EARLIER = {(name, exclude): _earlier_leads(column, exclude=exclude)
+            for name, column in (("email", _leads.c.email), ("company domain", _leads.c.email_domain))
+            for exclude in (False, True)}
+
 
 async def find_owner(session: AsyncSession, active: ActiveConfig, lead: dict[str, Any], *, lead_id: str,
                      now: datetime) -> OwnerCandidate | None:
     """The rep who owns an earlier lead with the same email (or company domain, when enabled)."""
     ownership = active.parsed.ownership
     since = now - timedelta(days=ownership.lookback_days)
-    leads = tables.leads
-    conditions: list[tuple[str, Any, str]] = []
+    conditions: list[tuple[str, str]] = []
     if lead.get("email"):
-        conditions.append(("email", leads.c.email, lead["email"]))
+        conditions.append(("email", lead["email"]))
     domain = company_domain(lead.get("email"))
     if ownership.match_company_domain and domain:
-        conditions.append(("company domain", leads.c.email_domain, domain))
-    for label, column, key in conditions:
+        conditions.append(("company domain", domain))
+    for label, key in conditions:
         owners = await _owners_of_earlier_leads(
-            session, select(column.label("key"), leads.c.lead_id, leads.c.received_at)
-            .where(column == key, leads.c.lead_id != lead_id, leads.c.received_at >= since), label)
+            session, _EARLIER[(label, True)], {"keys": [key], "since": since, "lead": lead_id}, label)
         if owners:
             return next(iter(owners.values()))
     return None
 
 
-async def _owners_of_earlier_leads(session: AsyncSession, earlier: Any, label: str) -> dict[str, OwnerCandidate]:
-    """``{key: the owner of the most recent earlier lead with that key}``, from ``earlier`` (the matching leads'
-    ``key``, ``lead_id`` and ``received_at``) and those leads' current assignments.
+async def _owners_of_earlier_leads(session: AsyncSession, earlier: Any, params: dict[str, Any],
+                                   label: str) -> dict[str, OwnerCandidate]:
+    """``{key: the owner of the most recent earlier lead with that key}``, from ``earlier`` run with ``params``
+    (the matching leads' ``key``, ``lead_id`` and ``received_at``) and those leads' current assignments.
 
     Two index lookups (the contact's leads, then their assignments by lead id) rather than one join: without
     table statistics SQLite plans that join by walking every current assignment, which grows with history."""
-    found = (await session.execute(earlier)).all()
+    found = (await session.execute(earlier, params)).all()
     if not found:
         return {}
-    a = tables.assignments
     # Filtered here, not in SQL: a condition on (state, current) makes SQLite prefer that index, every row of it.
-    current = {row.lead_id: row for row in (await session.execute(
-        select(a.c.lead_id, a.c.rep_id, a.c.team, a.c.current, a.c.state)
-        .where(a.c.lead_id.in_({r.lead_id for r in found})))).all() if row.current and row.state == "assigned"}
+    rows = (await session.execute(_CURRENT_OF, {"lead_ids": sorted({r.lead_id for r in found})})).all()
+    current = {row.lead_id: row for row in rows if row.current and row.state == "assigned"}
     owners: dict[str, OwnerCandidate] = {}
     for row in sorted(found, key=lambda r: r.received_at, reverse=True):
         if (hit := current.get(row.lead_id)) is not None:
@@ -131,11 +152,9 @@ def assigned_event(decision: Decision, *, active: ActiveConfig, lead_id: str, le
 async def record(session: AsyncSession, decision: Decision, *, active: ActiveConfig, lead_id: str,
                  lead: dict[str, Any], reason: str, now: datetime, queued_at: datetime | None = None) -> dict[str, Any]:
     """Store a decision as the lead's current assignment (or queue entry) and queue ``lead.assigned``."""
-    a = tables.assignments
-    await session.execute(update(a).where(a.c.lead_id == lead_id, a.c.current.is_(True)).values(
-        current=False, state="superseded"))
+    await session.execute(_SUPERSEDE, {"lead": lead_id})
     row = assignment_row(decision, active=active, lead_id=lead_id, reason=reason, now=now, queued_at=queued_at)
-    await session.execute(insert(a).values(**row))
+    await session.execute(_INSERT_ASSIGNMENTS, [row])
     if decision.queued:
         return row
     await save_cursor(session, decision.team, decision.cursor, now=now)
@@ -148,14 +167,13 @@ async def route_received_lead(session: AsyncSession, received: LeadReceived, *, 
                               now: datetime) -> dict[str, Any] | None:
     """Route a newly received lead once; a lead that already has an assignment is left alone."""
     await lock_lead(session, received.lead_id)
-    existing = (await session.execute(select(tables.leads.c.lead_id)
-                                      .where(tables.leads.c.lead_id == received.lead_id))).first()
+    existing = (await session.execute(_KNOWN_LEADS, {"lead_ids": [received.lead_id]})).first()
     if existing is not None:
         return None
     lead = received.model_dump(mode="json")
-    await session.execute(insert(tables.leads).values(
-        lead_id=received.lead_id, email=received.email, email_domain=company_domain(received.email), data=lead,
-        received_at=received.received_at))
+    await session.execute(_INSERT_LEADS, [{
+        "lead_id": received.lead_id, "email": received.email, "email_domain": company_domain(received.email),
+        "data": lead, "received_at": received.received_at}])
     decision = await plan(session, active, lead, lead_id=received.lead_id, now=now, lock=True)
     return await record(session, decision, active=active, lead_id=received.lead_id, lead=lead, reason="initial",
                         now=now)
@@ -167,18 +185,16 @@ async def owners_by_contact(session: AsyncSession, active: ActiveConfig, leads: 
     by email, and by company domain (when enabled)."""
     ownership = active.parsed.ownership
     since = now - timedelta(days=ownership.lookback_days)
-    leads_t = tables.leads
     found: list[dict[str, OwnerCandidate]] = []
-    for label, column, keys in (
-            ("email", leads_t.c.email, {lead["email"] for lead in leads if lead.get("email")}),
-            ("company domain", leads_t.c.email_domain,
+    for label, keys in (
+            ("email", {lead["email"] for lead in leads if lead.get("email")}),
+            ("company domain",
              {d for lead in leads if (d := company_domain(lead.get("email")))} if ownership.match_company_domain
              else set())):
         owners: dict[str, OwnerCandidate] = {}
         if keys:
             owners = await _owners_of_earlier_leads(
-                session, select(column.label("key"), leads_t.c.lead_id, leads_t.c.received_at)
-                .where(column.in_(keys), leads_t.c.received_at >= since), label)
+                session, _EARLIER[(label, False)], {"keys": sorted(keys), "since": since}, label)
         found.append(owners)
     return found[0], found[1]
 
@@ -193,13 +209,12 @@ async def route_received_leads(session: AsyncSession, received: list[LeadReceive
     for one in received:
         unique.setdefault(one.lead_id, one)
     await lock_leads(session, list(unique))
-    existing = set((await session.execute(select(tables.leads.c.lead_id).where(
-        tables.leads.c.lead_id.in_(list(unique))))).scalars())
+    existing = set((await session.execute(_KNOWN_LEADS, {"lead_ids": list(unique)})).scalars())
     fresh = [one for lead_id, one in unique.items() if lead_id not in existing]
     if not fresh:
         return []
     leads = {one.lead_id: one.model_dump(mode="json") for one in fresh}
-    await session.execute(insert(tables.leads), [
+    await session.execute(_INSERT_LEADS, [
         {"lead_id": one.lead_id, "email": one.email, "email_domain": company_domain(one.email),
          "data": leads[one.lead_id], "received_at": one.received_at} for one in fresh])
     config = active.parsed
@@ -238,7 +253,7 @@ async def route_received_leads(session: AsyncSession, received: list[LeadReceive
             by_domain[domain] = replace(mine, why=f"same company domain as lead {lead_id}")
         events.append(assigned_event(decision, active=active, lead_id=lead_id, lead=lead, reason="initial",
                                      now=now))
-    await session.execute(insert(tables.assignments), rows)
+    await session.execute(_INSERT_ASSIGNMENTS, rows)
     for team_id in sorted(moved):
         await save_cursor(session, team_id, cursors[team_id], now=now)
     await add_many_to_outbox(session, tables.outbox, events)

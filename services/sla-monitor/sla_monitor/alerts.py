@@ -137,14 +137,18 @@ class Alerts:
     async def write(self, session: AsyncSession) -> None:
         await add_many_to_outbox(session, tables.outbox, self.events)
         if self.deliveries:
-            await session.execute(insert(tables.deliveries), self.deliveries)
+            await session.execute(_INSERT_DELIVERIES, self.deliveries)
 
 
 async def collect(session: AsyncSession, *, now: datetime) -> Alerts:
     """An empty collection that knows the active subscriptions."""
-    subscriptions = (await session.execute(
-        select(tables.subscriptions).where(tables.subscriptions.c.active.is_(True)))).all()
+    subscriptions = (await session.execute(_ACTIVE_SUBSCRIPTIONS)).all()
     return Alerts(list(subscriptions), now)
+
+
+# Every assignment and alert reads these: built once, not per call.
+_ACTIVE_SUBSCRIPTIONS = select(tables.subscriptions).where(tables.subscriptions.c.active.is_(True))
+_INSERT_DELIVERIES = insert(tables.deliveries)
 
 
 async def emit(session: AsyncSession, row: Row[Any], happenings: list[Happening], *, now: datetime) -> None:

@@ -81,9 +81,11 @@ def advance(row: Row[Any], step: Step) -> tuple[ResponseClock | Quarantined, lis
 
 
 async def insert_clock(session: AsyncSession, clock: ResponseClock, policy: Policy, **context: Any) -> None:
-    await session.execute(insert(tables.clocks).values(
-        **clock_values(clock, policy), policy=policy.model_dump(mode="json"), version=secrets.randbits(62),
-        **context))
+    await session.execute(_INSERT, [{**clock_values(clock, policy), "policy": policy.model_dump(mode="json"),
+                                     "version": secrets.randbits(62), **context}])
+
+
+_INSERT = insert(tables.clocks)  # built once: every clock started runs it
 
 
 def _changes(row: Row[Any], clock: ResponseClock | Quarantined, note: str | None,
