@@ -198,17 +198,15 @@ class AuthGate:
     credentials (one ``refuse`` would turn down without any), whatever it sends (see ``shared.auth_throttle``).
     """
 
-    def __init__(self, app: ASGIApp, refuse: Refusal, throttle: FailedAttempts,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, app: ASGIApp, refuse: Refusal, throttle: FailedAttempts) -> None:
         self.app = app
         self.refuse = refuse
         self.throttle = throttle
-        self.now = now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             client = client_address(scope)
-            now = self.now()
+            now = time.monotonic()
             wait = self.throttle.retry_after(client, now)
             if wait is not None and self.refuse({**scope, "headers": []}) is not None:
                 await _refuse(send, 429, too_many_failures(wait), {"Retry-After": str(wait)})
@@ -222,8 +220,8 @@ class AuthGate:
 
 
 def client_address(scope: Scope) -> str:
-    """The client's address as uvicorn reports it (the proxy's, unless its address is in
-    ``--forwarded-allow-ips``)."""
+    """The client's address as uvicorn reports it (a proxy's own, unless ``FORWARDED_ALLOW_IPS`` names the proxy,
+    when uvicorn takes the client's from ``X-Forwarded-For``)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
